@@ -1,0 +1,38 @@
+# p2pcopy — see README.md. `make test` is exactly what CI runs.
+GO          ?= go
+BIN         := bin/p2pcopy
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+FUZZTIME    ?= 10s
+
+.PHONY: all build test lint fuzz demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/p2pcopy
+
+# Everything CI runs: formatting, vet, staticcheck, then every test (fuzz corpora run as tests).
+# With CI=true no test may be skipped: scripts/check-no-skips fails the run if one was.
+test: lint
+	$(GO) test -count=1 -timeout 30m -json ./... > test-results.json; status=$$?; \
+	  $(GO) run ./scripts/testsummary < test-results.json; s2=$$?; \
+	  [ $$status -eq 0 ] && [ $$s2 -eq 0 ]
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Short fuzzing of every decoder of peer or user input; new crashers land in testdata/fuzz.
+fuzz:
+	$(GO) test ./signal/ -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./transfer/ -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./transfer/ -run '^$$' -fuzz '^FuzzSanitizePath$$' -fuzztime $(FUZZTIME)
+
+# Sends a 50 MB file between two local processes joined by pipes: a whole transfer in one command.
+demo: build
+	scripts/demo.sh $(BIN)
+
+clean:
+	rm -rf bin test-results.json

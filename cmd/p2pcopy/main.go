@@ -1,0 +1,31 @@
+// Command p2pcopy copies files directly between two computers, peer to peer, over WebRTC.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &Env{
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		Getenv:      os.Getenv,
+		StdinTTY:    term.IsTerminal(int(os.Stdin.Fd())),
+		StderrTTY:   term.IsTerminal(int(os.Stderr.Fd())),
+		OpenTTY:     func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) },
+		Interrupted: func() bool { return ctx.Err() != nil },
+	}
+	return Main(ctx, env, args)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/p2pcopy/p2pcopy/signal"
+	"github.com/spf13/cobra"
+)
+
+const version = "0.1.0"
+
+// globals are the flags every command shares.
+type globals struct {
+	stun    []string
+	noSTUN  bool
+	turn    []string
+	timeout time.Duration
+	json    bool
+	quiet   bool
+	verbose bool
+	qr      bool
+}
+
+func newRootCmd(env *Env, g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "p2pcopy",
+		Short: "Copy files directly between two computers, peer to peer",
+		Long: `p2pcopy copies files directly between two computers, each behind its own router, with no
+server in between. One side prints a token, the other pastes it and prints an answer, the first
+pastes the answer, and the bytes flow over an encrypted WebRTC connection, verified end to end.
+
+  sender:    p2pcopy send big.iso          (prints a token, then waits for the answer)
+  receiver:  p2pcopy receive TOKEN         (prints the answer to send back)
+
+Either side may start: "p2pcopy receive" prints a token, "p2pcopy send FILE TOKEN" answers it.
+
+Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 130 interrupted.`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringArrayVar(&g.stun, "stun", nil, "STUN server `URL` to learn the public address (repeatable; replaces the defaults; env P2PCOPY_STUN, comma-separated)")
+	pf.BoolVar(&g.noSTUN, "no-stun", false, "use no STUN server: local addresses only (same LAN)")
+	pf.StringArrayVar(&g.turn, "turn", nil, "TURN relay `turn:USER:PASS@HOST:PORT` for when no direct path exists (repeatable; turns: too; env P2PCOPY_TURN)")
+	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up connecting this long after the answer")
+	pf.BoolVar(&g.json, "json", false, "print one JSON event per line on stderr instead of text (tokens still go to stdout)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only tokens and errors")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
+	pf.BoolVar(&g.qr, "qr", false, "also print tokens as QR codes")
+	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g))
+	return root
+}
+
+// signalConfig builds the network configuration from flags and environment.
+func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error) {
+	cfg := signal.Config{Role: role, NoSTUN: g.noSTUN, STUN: g.stun, TURN: g.turn}
+	if len(cfg.STUN) == 0 {
+		cfg.STUN = splitList(env.Getenv("P2PCOPY_STUN"))
+	}
+	if len(cfg.TURN) == 0 {
+		cfg.TURN = splitList(env.Getenv("P2PCOPY_TURN"))
+	}
+	for _, s := range cfg.STUN {
+		if _, err := signal.ParseSTUN(s); err != nil {
+			return cfg, usagef("%v", err)
+		}
+	}
+	for _, t := range cfg.TURN {
+		if _, err := signal.ParseTURN(t); err != nil {
+			return cfg, usagef("%v", err)
+		}
+	}
+	if g.timeout <= 0 {
+		return cfg, usagef("--timeout must be positive, e.g. --timeout 1m")
+	}
+	return cfg, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// humanBytes formats a byte count the way a person reads it: 17.2 GB.
+func humanBytes(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	f := float64(n)
+	for _, unit := range []string{"kB", "MB", "GB", "TB", "PB"} {
+		f /= 1000
+		if f < 999.95 {
+			return fmt.Sprintf("%.1f %s", f, unit)
+		}
+	}
+	return fmt.Sprintf("%.1f EB", f/1000)
+}

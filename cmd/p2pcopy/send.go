@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/p2pcopy/p2pcopy/internal/session"
+	"github.com/p2pcopy/p2pcopy/signal"
+	"github.com/p2pcopy/p2pcopy/transfer"
+	"github.com/spf13/cobra"
+)
+
+func newSendCmd(env *Env, g *globals) *cobra.Command {
+	var (
+		text      string
+		name      string
+		chunkSize int
+	)
+	cmd := &cobra.Command{
+		Use:   "send PATH... [TOKEN]",
+		Short: "Offer files, directories, stdin (-) or a text message to a peer",
+		Long: `Offer files, directories, standard input ("-") or a text message (--text) to a peer.
+
+Without TOKEN, prints an offer token and waits for the peer's answer. With TOKEN (an offer printed
+by "p2pcopy receive"), prints the answer to send back.`,
+		Example: `  p2pcopy send vm.vmdk
+  p2pcopy send photos/ notes.txt
+  tar c dir | p2pcopy send - --name dir.tar
+  p2pcopy send --text "the wifi password is ..."`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSend(cmd.Context(), env, g, args, text, name, chunkSize)
+		},
+	}
+	cmd.Flags().StringVar(&text, "text", "", "send this text message instead of files")
+	cmd.Flags().StringVar(&name, "name", "stdin", "file name the receiver uses for data from stdin (-)")
+	cmd.Flags().IntVar(&chunkSize, "chunk-size", 0, "bytes per data message (tuning; default chosen by measurement)")
+	_ = cmd.Flags().MarkHidden("chunk-size")
+	return cmd
+}
+
+func runSend(ctx context.Context, env *Env, g *globals, args []string, text, streamName string, chunkSize int) error {
+	paths, token := splitToken(args)
+	if text == "" && len(paths) == 0 {
+		return usagef("nothing to send: name files or directories, - for stdin, or --text \"message\"")
+	}
+	if text != "" && len(paths) > 0 {
+		return usagef("--text sends a message only: send files in a separate run")
+	}
+	u := newUI(env, g)
+	items, sum, usesStdin, err := collectItems(env, u, paths, text, streamName)
+	if err != nil {
+		return err
+	}
+	cfg, err := g.signalConfig(env, signal.RoleSender)
+	if err != nil {
+		return err
+	}
+	cfg.Summary = &sum
+
+	tio, err := newTokenIO(env, g, u, env.Stdout, usesStdin && token == "")
+	if err != nil {
+		return err
+	}
+	defer tio.close()
+	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
+		PeerToken:      token,
+		Publish:        tio.publish,
+		ReadPeer:       tio.read,
+		BadToken:       tio.badToken,
+		ConnectTimeout: g.timeout,
+	})
+	if err != nil {
+		return err
+	}
+	defer peer.Close()
+	u.connected(conn.Info)
+
+	res, err := transfer.Send(ctx, conn, items, transfer.SendOptions{
+		ChunkSize: chunkSize,
+		App:       "p2pcopy/" + version,
+		OnEvent:   u.transferEvent,
+	})
+	_ = conn.Close()
+	if err != nil {
+		u.abort()
+		return err
+	}
+	u.sent(res)
+	return nil
+}
+
+// splitToken separates a trailing token from the paths: "send FILE TOKEN" answers an offer.
+func splitToken(args []string) (paths []string, token string) {
+	if n := len(args); n > 0 && looksLikeToken(args[n-1]) {
+		if _, err := os.Lstat(args[n-1]); err != nil {
+			return args[:n-1], args[n-1]
+		}
+	}
+	return args, ""
+}
+
+func looksLikeToken(s string) bool {
+	s = strings.Trim(strings.TrimSpace(s), "\"'`“”‘’«»<>")
+	return strings.HasPrefix(s, "p2pc") || strings.Contains(s, "#p2pc") || strings.HasPrefix(s, "eyJ")
+}
+
+func collectItems(env *Env, u *ui, paths []string, text, streamName string) ([]transfer.Item, signal.Summary, bool, error) {
+	var (
+		items     []transfer.Item
+		sum       signal.Summary
+		usesStdin bool
+	)
+	if text != "" {
+		it := transfer.TextItem(text)
+		return []transfer.Item{it}, signal.Summary{Entries: 1, TotalBytes: uint64(len(text)), Name: "a text message"}, false, nil
+	}
+	for _, p := range paths {
+		if p == "-" {
+			if usesStdin {
+				return nil, sum, false, usagef("- (stdin) can be sent only once")
+			}
+			if strings.ContainsAny(streamName, "/\\") || streamName == "" || streamName == "." || streamName == ".." {
+				return nil, sum, false, usagef("--name %q: give a plain file name without directories", streamName)
+			}
+			usesStdin = true
+			items = append(items, transfer.StreamItem(streamName, env.Stdin))
+			sum.Entries++
+			if sum.Name == "" {
+				sum.Name = streamName
+			}
+			continue
+		}
+		got, warnings, err := transfer.FileItems(p)
+		if err != nil {
+			return nil, sum, false, usagef("%v", err)
+		}
+		for _, w := range warnings {
+			u.warn(w)
+		}
+		for _, it := range got {
+			if it.Entry.Size > 0 {
+				sum.TotalBytes += uint64(it.Entry.Size)
+			}
+		}
+		items = append(items, got...)
+		sum.Entries++
+		if sum.Name == "" {
+			sum.Name = filepath.Base(filepath.Clean(p))
+		}
+	}
+	if dup := duplicateTop(items); dup != "" {
+		return nil, sum, false, usagef("two of the paths would both arrive as %q: send them in separate runs", dup)
+	}
+	return items, sum, usesStdin, nil
+}
+
+// duplicateTop finds two entries with the same path (e.g. a/x and b/x both sent as "x").
+func duplicateTop(items []transfer.Item) string {
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if seen[it.Entry.Path] {
+			return it.Entry.Path
+		}
+		seen[it.Entry.Path] = true
+	}
+	return ""
+}
+
+// offeredText describes a peer's summary: "vm.vmdk (17.2 GB)" or "3 items starting with photos (1.2 GB)".
+func offeredText(s *signal.Summary) string {
+	if s == nil {
+		return "files (no summary in the token)"
+	}
+	name := printable(s.Name)
+	size := ""
+	if s.TotalBytes > 0 {
+		size = " (" + humanBytes(int64(s.TotalBytes)) + ")"
+	}
+	if s.Entries <= 1 {
+		return name + size
+	}
+	return fmt.Sprintf("%d items: %s and more%s", s.Entries, name, size)
+}
+
+// printable strips control characters (terminal escapes) from text that came from the peer.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+}

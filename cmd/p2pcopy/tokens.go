@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mdp/qrterminal/v3"
+	"github.com/p2pcopy/p2pcopy/signal"
+)
+
+// tokenIO shows our tokens and reads the peer's. Tokens go to out, each alone on one line; the
+// peer's token is read from stdin (or the terminal, when stdin carries the data being sent).
+type tokenIO struct {
+	g           *globals
+	u           *ui
+	out         io.Writer
+	lines       chan lineResult
+	interactive bool
+	closer      io.Closer
+}
+
+type lineResult struct {
+	line string
+	err  error
+}
+
+func newTokenIO(env *Env, g *globals, u *ui, out io.Writer, stdinIsData bool) (*tokenIO, error) {
+	t := &tokenIO{g: g, u: u, out: out, interactive: env.StdinTTY}
+	in := env.Stdin
+	if stdinIsData {
+		// stdin carries the file: the answer must come from the terminal.
+		tty, err := env.OpenTTY()
+		if err != nil {
+			return nil, usagef("cannot read the answer while stdin carries the data and there is no terminal: " +
+				"start \"p2pcopy receive\" first and pass its token: p2pcopy send - TOKEN")
+		}
+		in, t.closer, t.interactive = tty, tty, true
+	}
+	t.lines = make(chan lineResult)
+	go func() {
+		r := bufio.NewReaderSize(in, 64<<10)
+		for {
+			line, err := r.ReadString('\n')
+			if line != "" || err == nil {
+				t.lines <- lineResult{line: strings.TrimRight(line, "\r\n")}
+			}
+			if err != nil {
+				t.lines <- lineResult{err: err}
+				return
+			}
+		}
+	}()
+	return t, nil
+}
+
+func (t *tokenIO) close() {
+	if t.closer != nil {
+		_ = t.closer.Close()
+	}
+}
+
+// publish prints one of our tokens: the token line on out, guidance around it on stderr.
+func (t *tokenIO) publish(tok signal.Token, text string) error {
+	t.u.token(tok, text)
+	if _, err := fmt.Fprintln(t.out, text); err != nil {
+		return fmt.Errorf("writing the token: %w", err)
+	}
+	if t.g.qr && !t.g.json {
+		qrterminal.GenerateHalfBlock(text, qrterminal.L, t.u.w)
+	}
+	if tok.Kind == signal.Offer {
+		t.u.waitingForAnswer(t.interactive)
+	}
+	return nil
+}
+
+func (t *tokenIO) next(ctx context.Context) (string, error) {
+	select {
+	case r := <-t.lines:
+		return r.line, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// read returns the peer's token: the next non-empty line. On a terminal a token that a chat app
+// wrapped over several lines is joined until it decodes (an empty line gives up).
+func (t *tokenIO) read(ctx context.Context) (string, error) {
+	var acc string
+	for {
+		line, err := t.next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if acc != "" {
+					return acc, nil
+				}
+				return "", usagef("input ended before your peer's answer arrived: paste the answer token your peer printed")
+			}
+			return "", err
+		}
+		if strings.TrimSpace(line) == "" {
+			if acc != "" {
+				return acc, nil
+			}
+			continue
+		}
+		acc += line
+		if !t.interactive {
+			return acc, nil
+		}
+		var te *signal.TokenError
+		if _, err := signal.Decode(acc); errors.As(err, &te) && te.Kind == "truncated" {
+			t.u.info("(that looks cut short: paste the rest, or press Enter to use it as it is)")
+			continue
+		}
+		return acc, nil
+	}
+}
+
+// badToken shows why a pasted answer is unusable and, on a terminal, asks for another.
+func (t *tokenIO) badToken(err error) bool {
+	if !t.interactive {
+		return false
+	}
+	t.u.errorLine(err.Error())
+	t.u.prompt("Paste your peer's answer: ")
+	return true
+}
+
+// ask puts a yes/no question; Enter means yes.
+func (t *tokenIO) ask(ctx context.Context, question string) (bool, error) {
+	t.u.prompt(question)
+	line, err := t.next(ctx)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return false, errDeclined
+		}
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "", "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/p2pcopy/p2pcopy/signal"
+	"github.com/p2pcopy/p2pcopy/transfer"
+	"github.com/schollz/progressbar/v3"
+)
+
+// plainInterval is how often a progress line is printed when stderr is not a terminal.
+const plainInterval = 5 * time.Second
+
+// ui renders what happens on stderr: text with a progress bar on a terminal, plain periodic lines
+// otherwise, JSON events with --json, nothing but errors with -q.
+type ui struct {
+	w       io.Writer
+	json    bool
+	quiet   bool
+	verbose bool
+	tty     bool
+
+	start     time.Time // first byte of the transfer
+	bar       *progressbar.ProgressBar
+	lastPlain time.Time
+	lastJSON  time.Time
+	current   string // path of the entry in flight
+	total     int64
+}
+
+func newUI(env *Env, g *globals) *ui {
+	return &ui{w: env.Stderr, json: g.json, quiet: g.quiet, verbose: g.verbose, tty: env.StderrTTY && !g.json && !g.quiet}
+}
+
+func writeJSON(w io.Writer, v map[string]any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func (u *ui) human() bool { return !u.json && !u.quiet }
+
+func (u *ui) info(format string, a ...any) {
+	if u.human() {
+		fmt.Fprintf(u.w, format+"\n", a...)
+	}
+}
+
+func (u *ui) prompt(s string) {
+	if u.human() {
+		fmt.Fprint(u.w, s)
+	}
+}
+
+func (u *ui) warn(s string) {
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": "warning", "message": s})
+	} else if !u.quiet {
+		fmt.Fprintln(u.w, "warning: "+s)
+	}
+}
+
+func (u *ui) errorLine(s string) {
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": "warning", "message": s})
+	} else {
+		fmt.Fprintln(u.w, s)
+	}
+}
+
+func (u *ui) token(tok signal.Token, text string) {
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": tok.Kind.String(), "token": text})
+		return
+	}
+	if tok.Kind == signal.Offer {
+		u.info("Token (give this to your peer):")
+	} else {
+		u.info("Answer (give this back to your peer):")
+	}
+}
+
+func (u *ui) waitingForAnswer(interactive bool) {
+	if interactive {
+		u.prompt("Paste your peer's answer: ")
+	} else {
+		u.info("waiting for your peer's answer on stdin...")
+	}
+}
+
+func (u *ui) offered(s *signal.Summary) {
+	if u.json {
+		ev := map[string]any{"event": "offered"}
+		if s != nil {
+			ev["name"], ev["entries"], ev["bytes"] = printable(s.Name), s.Entries, s.TotalBytes
+		}
+		writeJSON(u.w, ev)
+		return
+	}
+	u.info("Your peer offers %s.", offeredText(s))
+}
+
+func (u *ui) connected(info signal.ConnInfo) {
+	if u.json {
+		writeJSON(u.w, map[string]any{
+			"event": "connected", "path": info.Path, "description": info.Describe(),
+			"local": info.Local, "remote": info.Remote, "verify": info.VerifyCode,
+			"connect_ms": info.ConnectTime.Milliseconds(),
+		})
+		return
+	}
+	u.info("connected: %s (verification code %s)", info.Describe(), info.VerifyCode)
+	if u.verbose {
+		u.info("  local %s <-> remote %s, connected %.1fs after the answer", info.Local, info.Remote, info.ConnectTime.Seconds())
+	}
+}
+
+// transferEvent renders progress from the transfer package.
+func (u *ui) transferEvent(e transfer.Event) {
+	now := time.Now()
+	if u.start.IsZero() {
+		u.start = now
+	}
+	switch e.Type {
+	case transfer.EventManifest:
+		u.total = e.Total
+		if u.json {
+			writeJSON(u.w, map[string]any{"event": "manifest", "entries": len(e.Entries), "bytes": e.Total})
+		} else if u.verbose {
+			for _, en := range e.Entries {
+				u.info("  %s %s", printable(en.Path), sizeText(en.Size))
+			}
+		}
+	case transfer.EventFileStart:
+		u.current = e.Entry.Path
+		if e.Offset > 0 {
+			if u.json {
+				writeJSON(u.w, map[string]any{"event": "resume", "path": e.Entry.Path, "offset": e.Offset})
+			} else {
+				u.clearBar()
+				u.info("resuming %s at %s", printable(e.Entry.Path), humanBytes(e.Offset))
+			}
+		}
+		u.progress(e, now, true)
+	case transfer.EventProgress:
+		u.progress(e, now, false)
+	case transfer.EventFileDone:
+		if u.json {
+			writeJSON(u.w, map[string]any{"event": "file-done", "path": e.Entry.Path, "bytes": e.Entry.Size})
+		} else if u.verbose {
+			u.clearBar()
+			u.info("  %s verified", printable(e.Entry.Path))
+		}
+		u.progress(e, now, true)
+	case transfer.EventDone:
+		u.progress(e, now, true)
+	}
+}
+
+func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
+	switch {
+	case u.json:
+		if force || now.Sub(u.lastJSON) >= time.Second {
+			u.lastJSON = now
+			writeJSON(u.w, map[string]any{"event": "progress", "path": u.current, "bytes": e.Bytes, "total": e.Total})
+		}
+	case u.quiet:
+	case u.tty:
+		if u.bar == nil {
+			u.bar = progressbar.NewOptions64(e.Total,
+				progressbar.OptionSetWriter(u.w),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(24),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionFullWidth(),
+				progressbar.OptionSetRenderBlankState(true),
+			)
+		}
+		u.bar.Describe(printable(u.current))
+		_ = u.bar.Set64(e.Bytes)
+	default:
+		if now.Sub(u.lastPlain) >= plainInterval || e.Type == transfer.EventDone {
+			u.lastPlain = now
+			u.info("%s", plainProgress(printable(u.current), e.Bytes, e.Total, now.Sub(u.start)))
+		}
+	}
+}
+
+// plainProgress is the line printed every few seconds when stderr is not a terminal.
+func plainProgress(name string, done, total int64, elapsed time.Duration) string {
+	rate := float64(done) / max(elapsed.Seconds(), 0.001)
+	if total <= 0 {
+		return fmt.Sprintf("%s %s %s/s", name, humanBytes(done), humanBytes(int64(rate)))
+	}
+	pct := float64(done) * 100 / float64(total)
+	eta := "-"
+	if rate > 0 {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("%s %3.0f%% %s/%s %s/s ETA %s", name, pct, humanBytes(done), humanBytes(total), humanBytes(int64(rate)), eta)
+}
+
+func sizeText(n int64) string {
+	if n < 0 {
+		return "(stream)"
+	}
+	return "(" + humanBytes(n) + ")"
+}
+
+func (u *ui) clearBar() {
+	if u.bar != nil {
+		_ = u.bar.Clear()
+	}
+}
+
+// abort leaves the progress bar so that the error prints on a fresh line.
+func (u *ui) abort() {
+	if u.bar != nil {
+		_ = u.bar.Exit()
+		fmt.Fprintln(u.w)
+		u.bar = nil
+	}
+}
+
+func (u *ui) finishBar() {
+	if u.bar != nil {
+		_ = u.bar.Finish()
+		fmt.Fprintln(u.w)
+		u.bar = nil
+	}
+}
+
+func (u *ui) sent(r transfer.Result) {
+	u.finishBar()
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
+			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true})
+		return
+	}
+	u.info("done: %s in %s (%s/s), sha256 verified by the receiver%s", humanBytes(r.Bytes), r.Duration.Round(time.Second/10),
+		humanBytes(rate(r.Sent, r.Duration)), resumedText(r))
+}
+
+func (u *ui) received(r transfer.Result, dir string) {
+	u.finishBar()
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
+			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true, "dir": dir})
+		return
+	}
+	where := "saved in " + describeDir(dir)
+	if dir == "-" {
+		where = "written to stdout"
+	}
+	u.info("done: %d file(s), %s in %s (%s/s), %s, sha256 verified%s", r.Files, humanBytes(r.Bytes),
+		r.Duration.Round(time.Second/10), humanBytes(rate(r.Sent, r.Duration)), where, resumedText(r))
+}
+
+func resumedText(r transfer.Result) string {
+	if r.Resumed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s resumed from an earlier run)", humanBytes(r.Resumed))
+}
+
+func rate(n int64, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}

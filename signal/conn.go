@@ -1,0 +1,62 @@
+package signal
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/pion/datachannel"
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrClosed is returned by WriteMsg once the connection is gone.
+var ErrClosed = errors.New("connection closed")
+
+// Conn is an open DataChannel used as a reliable, ordered message channel with flow control. It
+// satisfies transfer.Conn.
+type Conn struct {
+	raw       datachannel.ReadWriteCloser
+	dc        *webrtc.DataChannel
+	low       chan struct{} // a token arrives when the buffered amount fell below lowWater
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	// Info says how the connection was made.
+	Info ConnInfo
+}
+
+// ReadMsg reads one whole message into buf.
+func (c *Conn) ReadMsg(buf []byte) (int, error) {
+	return c.raw.Read(buf)
+}
+
+// WriteMsg sends one message, first waiting while more than highWater bytes are buffered, so a
+// receiver that stops reading slows the sender instead of filling its memory.
+func (c *Conn) WriteMsg(p []byte) error {
+	for c.dc.BufferedAmount() > highWater {
+		select {
+		case <-c.low:
+		case <-c.closed:
+			return ErrClosed
+		}
+	}
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
+	_, err := c.raw.Write(p)
+	return err
+}
+
+// Close closes the channel; pending reads and writes return.
+func (c *Conn) Close() error {
+	c.shutdown()
+	return nil
+}
+
+func (c *Conn) shutdown() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		_ = c.raw.Close()
+	})
+}

@@ -1,0 +1,422 @@
+package signal
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// Flow control on the DataChannel: writes pause above highWater buffered bytes and resume when
+// pion reports the amount fell below lowWater. Buffered bytes include data in flight but not yet
+// acknowledged, so highWater must exceed the bandwidth-delay product of the fastest link we aim for.
+const (
+	highWater = 8 << 20
+	lowWater  = 4 << 20
+	// sctpReceiveBuffer bounds what the receiving side holds before the application reads it.
+	sctpReceiveBuffer = 8 << 20
+	// MaxMessageSize is the largest DataChannel message either side sends (Chromium's limit).
+	MaxMessageSize = 262144
+)
+
+// Peer is one side of a connection under construction: it makes or takes an offer, makes or takes
+// an answer and then yields an open, authenticated message channel.
+type Peer struct {
+	cfg         Config
+	pc          *webrtc.PeerConnection
+	dc          *webrtc.DataChannel
+	fingerprint [32]byte
+	local       *Token // our token once made
+	remote      *Token
+
+	opened     chan struct{} // closed when the DataChannel is open
+	failed     chan struct{} // closed when ICE/DTLS failed for good
+	closed     chan struct{} // closed when the PeerConnection closed
+	closeOnce  sync.Once
+	failOnce   sync.Once
+	openOnce   sync.Once
+	answerTime time.Time
+}
+
+// NewPeer prepares a PeerConnection with fresh ICE credentials and a fresh DTLS certificate, so
+// the token it produces is single-use.
+func NewPeer(cfg Config) (*Peer, error) {
+	servers, err := cfg.iceServers()
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("making a certificate: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, fmt.Errorf("making a certificate: %w", err)
+	}
+	fp, err := sha256Fingerprint(cert)
+	if err != nil {
+		return nil, err
+	}
+	ufrag, err := randomICEChars(4)
+	if err != nil {
+		return nil, err
+	}
+	pwd, err := randomICEChars(22)
+	if err != nil {
+		return nil, err
+	}
+
+	var se webrtc.SettingEngine
+	se.DetachDataChannels()
+	se.SetICECredentials(ufrag, pwd)
+	se.SetSTUNGatherTimeout(cfg.gatherTimeout())
+	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	if cfg.DisableMDNS {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
+	} else {
+		n, err := newBufferedNet()
+		if err != nil {
+			return nil, err
+		}
+		se.SetNet(n)
+	}
+
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
+		ICEServers:   servers,
+		Certificates: []webrtc.Certificate{*cert},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting up WebRTC: %w", err)
+	}
+	p := &Peer{
+		cfg:         cfg,
+		pc:          pc,
+		fingerprint: fp,
+		opened:      make(chan struct{}),
+		failed:      make(chan struct{}),
+		closed:      make(chan struct{}),
+	}
+	negotiated, id := true, uint16(0)
+	p.dc, err = pc.CreateDataChannel("p2pcopy", &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id})
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("setting up the data channel: %w", err)
+	}
+	p.dc.OnOpen(func() { p.openOnce.Do(func() { close(p.opened) }) })
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateFailed:
+			p.failOnce.Do(func() { close(p.failed) })
+		case webrtc.PeerConnectionStateClosed:
+			p.closeOnce.Do(func() { close(p.closed) })
+		}
+	})
+	return p, nil
+}
+
+// Fingerprint is the SHA-256 fingerprint of this side's DTLS certificate.
+func (p *Peer) Fingerprint() [32]byte { return p.fingerprint }
+
+// Offer gathers candidates (bounded by the gather timeout) and returns the offer token.
+func (p *Peer) Offer(ctx context.Context) (Token, error) {
+	offer, err := p.pc.CreateOffer(nil)
+	if err != nil {
+		return Token{}, fmt.Errorf("creating the offer: %w", err)
+	}
+	return p.finishLocal(ctx, Offer, offer)
+}
+
+// Answer takes the peer's offer (already decoded and checked) and returns the answer token.
+func (p *Peer) Answer(ctx context.Context, offer Token) (Token, error) {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP()}); err != nil {
+		return Token{}, fmt.Errorf("using the peer's offer: %w", err)
+	}
+	p.remote = &offer
+	p.answerTime = time.Now()
+	answer, err := p.pc.CreateAnswer(nil)
+	if err != nil {
+		return Token{}, fmt.Errorf("creating the answer: %w", err)
+	}
+	return p.finishLocal(ctx, Answer, answer)
+}
+
+// AcceptAnswer gives the peer's answer to the offering side; connecting starts now.
+func (p *Peer) AcceptAnswer(answer Token) error {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP()}); err != nil {
+		return fmt.Errorf("using the peer's answer: %w", err)
+	}
+	p.remote = &answer
+	p.answerTime = time.Now()
+	return nil
+}
+
+func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDescription) (Token, error) {
+	gathered := webrtc.GatheringCompletePromise(p.pc)
+	if err := p.pc.SetLocalDescription(desc); err != nil {
+		return Token{}, fmt.Errorf("gathering network addresses: %w", err)
+	}
+	// Gathering ends by itself when every server answered or timed out; a black-holed TURN server
+	// can hold it far longer than is pleasant, so take what we have after the deadline.
+	timer := time.NewTimer(p.cfg.gatherTimeout() + 500*time.Millisecond)
+	defer timer.Stop()
+	select {
+	case <-gathered:
+	case <-timer.C:
+	case <-ctx.Done():
+		return Token{}, ctx.Err()
+	}
+	tok, err := FromSDP(kind, p.pc.LocalDescription().SDP)
+	if err != nil {
+		return Token{}, fmt.Errorf("reading our own session description: %w", err)
+	}
+	tok.Candidates = trimCandidates(tok.Candidates, 16)
+	tok.Role = p.cfg.Role
+	tok.Summary = p.cfg.Summary
+	if kind == Offer {
+		tok.Active = false
+	}
+	p.local = &tok
+	return tok, nil
+}
+
+// trimCandidates keeps at most max candidates, preferring the ones that cross NATs (srflx, relay)
+// over the long tail of host addresses a multi-homed machine has.
+func trimCandidates(cs []Candidate, max int) []Candidate {
+	if len(cs) <= max {
+		return cs
+	}
+	var keep []Candidate
+	for _, c := range cs {
+		if c.Type != Host && len(keep) < max/2 {
+			keep = append(keep, c)
+		}
+	}
+	for _, c := range cs {
+		if c.Type == Host && len(keep) < max {
+			keep = append(keep, c)
+		}
+	}
+	return keep
+}
+
+// ConnectError is returned when no connection could be made; its message says what was tried and
+// what to do.
+type ConnectError struct{ Msg string }
+
+func (e *ConnectError) Error() string { return e.Msg }
+
+// Connect waits until the DataChannel is open (or ICE fails, or ctx ends) and returns it as a
+// message connection.
+func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
+	select {
+	case <-p.opened:
+	case <-p.failed:
+		return nil, p.connectError("the connection attempt failed")
+	case <-p.closed:
+		return nil, errors.New("connection closed before it was established")
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, p.connectError("no connection within the time limit")
+		}
+		return nil, ctx.Err()
+	}
+	raw, err := p.dc.Detach()
+	if err != nil {
+		return nil, fmt.Errorf("opening the data channel: %w", err)
+	}
+	c := &Conn{raw: raw, dc: p.dc, low: make(chan struct{}, 1), closed: make(chan struct{})}
+	p.dc.SetBufferedAmountLowThreshold(lowWater)
+	p.dc.OnBufferedAmountLow(func() {
+		select {
+		case c.low <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		select {
+		case <-p.failed:
+		case <-p.closed:
+		case <-c.closed:
+			return
+		}
+		c.shutdown()
+	}()
+	c.Info = p.info()
+	return c, nil
+}
+
+func (p *Peer) connectError(what string) error {
+	local, remote := "none", "none"
+	if p.local != nil {
+		local = describeCandidates(p.local.Candidates)
+	}
+	if p.remote != nil {
+		remote = describeCandidates(p.remote.Candidates)
+	}
+	return &ConnectError{Msg: fmt.Sprintf(
+		"could not connect to your peer: %s (tried your addresses: %s; theirs: %s). "+
+			"On the same network, check that no firewall blocks UDP; across the internet, both sides may be behind "+
+			"strict NATs: run both commands again with --turn turn:USER:PASS@HOST:PORT on either side",
+		what, local, remote)}
+}
+
+func describeCandidates(cs []Candidate) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	counts := map[CandidateType]int{}
+	for _, c := range cs {
+		counts[c.Type]++
+	}
+	var parts []string
+	for _, t := range []CandidateType{Host, Srflx, Prflx, Relay} {
+		if n := counts[t]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, candidateWords[t]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+var candidateWords = map[CandidateType]string{Host: "local", Srflx: "public (STUN)", Prflx: "peer-seen", Relay: "relay (TURN)"}
+
+// Close tears the connection down.
+func (p *Peer) Close() error {
+	return p.pc.Close()
+}
+
+func (p *Peer) info() ConnInfo {
+	info := ConnInfo{ConnectTime: time.Since(p.answerTime)}
+	if p.remote != nil {
+		info.VerifyCode = VerificationCode(p.fingerprint, p.remote.Fingerprint)
+	}
+	pair, err := p.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return info
+	}
+	info.Local = Endpoint{Type: pair.Local.Typ.String(), Address: pair.Local.Address, Port: pair.Local.Port}
+	info.Remote = Endpoint{Type: pair.Remote.Typ.String(), Address: pair.Remote.Address, Port: pair.Remote.Port}
+	switch {
+	case pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay:
+		info.Path = PathRelayed
+		if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
+			info.RelayHost = p.turnHost()
+		}
+	case pair.Local.Typ == webrtc.ICECandidateTypeHost &&
+		(pair.Remote.Typ == webrtc.ICECandidateTypeHost || sameLAN(pair.Local.Address, pair.Remote.Address)):
+		info.Path = PathLAN
+	default:
+		info.Path = PathNAT
+	}
+	return info
+}
+
+func (p *Peer) turnHost() string {
+	for _, t := range p.cfg.TURN {
+		if s, err := ParseTURN(t); err == nil {
+			_, hostport, _ := strings.Cut(s.URLs[0], ":")
+			hostport, _, _ = strings.Cut(hostport, "?")
+			return hostport
+		}
+	}
+	return "the peer's TURN server"
+}
+
+// Endpoint is one end of the selected candidate pair.
+type Endpoint struct {
+	Type    string `json:"type"`
+	Address string `json:"address"`
+	Port    uint16 `json:"port"`
+}
+
+func (e Endpoint) String() string {
+	if e.Address == "" {
+		return "unknown"
+	}
+	if strings.Contains(e.Address, ":") {
+		return fmt.Sprintf("[%s]:%d (%s)", e.Address, e.Port, e.Type)
+	}
+	return fmt.Sprintf("%s:%d (%s)", e.Address, e.Port, e.Type)
+}
+
+// Path says how the bytes travel.
+type Path string
+
+const (
+	PathLAN     Path = "lan"
+	PathNAT     Path = "nat"
+	PathRelayed Path = "relayed"
+)
+
+// ConnInfo describes an established connection.
+type ConnInfo struct {
+	Path        Path
+	Local       Endpoint
+	Remote      Endpoint
+	RelayHost   string
+	VerifyCode  string
+	ConnectTime time.Duration
+}
+
+// Describe is the one-line human summary: "direct on LAN", "direct through NAT", "relayed via TURN HOST".
+func (i ConnInfo) Describe() string {
+	switch i.Path {
+	case PathLAN:
+		return "direct on LAN"
+	case PathRelayed:
+		if i.RelayHost != "" {
+			return "relayed via TURN " + i.RelayHost
+		}
+		return "relayed via TURN"
+	case PathNAT:
+		return "direct through NAT"
+	}
+	return "direct"
+}
+
+func sha256Fingerprint(cert *webrtc.Certificate) ([32]byte, error) {
+	var fp [32]byte
+	fps, err := cert.GetFingerprints()
+	if err != nil {
+		return fp, fmt.Errorf("reading the certificate fingerprint: %w", err)
+	}
+	for _, f := range fps {
+		if f.Algorithm != "sha-256" {
+			continue
+		}
+		b, err := hex.DecodeString(strings.ReplaceAll(f.Value, ":", ""))
+		if err != nil || len(b) != 32 {
+			return fp, fmt.Errorf("bad certificate fingerprint %q", f.Value)
+		}
+		copy(fp[:], b)
+		return fp, nil
+	}
+	return fp, errors.New("certificate has no sha-256 fingerprint")
+}
+
+const iceChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+func randomICEChars(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("making ICE credentials: %w", err)
+	}
+	for i := range b {
+		b[i] = iceChars[int(b[i])%len(iceChars)] // 256 is a multiple of 64: no bias
+	}
+	return string(b), nil
+}

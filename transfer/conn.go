@@ -1,0 +1,23 @@
+package transfer
+
+// MaxMessageSize is the largest message either side sends or accepts (what Chromium
+// accepts on a DataChannel).
+const MaxMessageSize = 262144
+
+// Conn is a reliable, ordered, message-oriented channel (a WebRTC DataChannel in
+// production).
+//
+// Send and Receive call ReadMsg from one goroutine and WriteMsg from another one at the
+// same time, but never WriteMsg concurrently with itself, nor ReadMsg concurrently with
+// itself. Close may be called at any time, also while ReadMsg or WriteMsg is blocked, and
+// must make them return; it may be called more than once.
+type Conn interface {
+	// ReadMsg reads exactly one whole message into buf and returns its length. It
+	// returns io.EOF when the peer closed the channel cleanly.
+	ReadMsg(buf []byte) (int, error)
+	// WriteMsg sends one message. It blocks while the peer is not keeping up (flow
+	// control). p may be reused after it returns.
+	WriteMsg(p []byte) error
+	// Close closes the channel.
+	Close() error
+}

@@ -1,0 +1,120 @@
+package transfer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Error codes carried by X messages (PROTOCOL.md §2.3) and by [Error.Code].
+const (
+	CodeCancelled  = "cancelled"   // a user pressed Ctrl-C (or the context was cancelled)
+	CodeRejected   = "rejected"    // the receiver declined
+	CodeVerify     = "verify"      // SHA-256 mismatch
+	CodeDiskFull   = "disk-full"   // not enough space on the receiver
+	CodeExists     = "exists"      // the transfer would overwrite something
+	CodeLimit      = "limit"       // the manifest is over a receiver limit
+	CodeUnsafePath = "unsafe-path" // a path the receiver refuses to write
+	CodeChanged    = "changed"     // a source file changed while it was being sent
+	CodeProtocol   = "protocol"    // the peer broke the protocol
+	CodeIO         = "io"          // a local I/O error or a lost connection
+)
+
+// Error is a failure the user must see.
+type Error struct {
+	Code    string // one of the Code* constants (a peer may send codes unknown to this version)
+	Message string // a complete sentence for the user, without the "peer: " prefix
+	Remote  bool   // the peer reported this failure with an X message
+
+	err error // the underlying cause, if any (for errors.Is/As)
+}
+
+// Error returns the message; messages the peer reported are prefixed with "peer: ".
+func (e *Error) Error() string {
+	if e.Remote {
+		return "peer: " + e.Message
+	}
+	return e.Message
+}
+
+// Unwrap returns the underlying cause: ctx.Err() for a cancelled transfer, the I/O
+// error for code "io" or "disk-full", nil otherwise.
+func (e *Error) Unwrap() error { return e.err }
+
+func newError(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func protocolError(format string, args ...any) *Error {
+	return newError(CodeProtocol, format, args...)
+}
+
+// remoteError converts an X message into the error the user sees.
+func remoteError(m errorMsg) *Error {
+	code := cleanPeerText(m.Code, 32)
+	if code == "" {
+		code = CodeProtocol
+	}
+	msg := cleanPeerText(m.Message, 1024)
+	if msg == "" {
+		msg = "the transfer failed (" + code + ")"
+	}
+	return &Error{Code: code, Message: msg, Remote: true}
+}
+
+// cleanPeerText makes text from the peer safe to print: control characters and
+// bidirectional overrides are dropped, invalid UTF-8 is replaced and the result is cut
+// to at most max bytes at a rune boundary.
+func cleanPeerText(s string, max int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func isBidiControl(r rune) bool {
+	return r == '\u200e' || r == '\u200f' || r == '\u061c' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// cause returns the most useful short description of an I/O error: the errno text of
+// a *PathError or *LinkError rather than the whole "op path: text" string.
+func cause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	var le *linkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	if errors.Is(err, io.EOF) {
+		return "the peer closed the connection"
+	}
+	return err.Error()
+}
+
+// quote formats a path from the peer for an error message: quoted with escapes for
+// anything unprintable, and shortened if it is long.
+func quote(p string) string {
+	const max = 120
+	if len(p) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(p[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q…", p[:cut])
+	}
+	return fmt.Sprintf("%q", p)
+}

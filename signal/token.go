@@ -390,10 +390,22 @@ func Decode(text string) (Token, error) {
 // '>' everywhere and quote characters around. Whitespace is Unicode White_Space plus the
 // invisible format characters (category Cf: zero-width space, BOM, soft hyphen, ...) that some
 // chat programs put into long words to wrap them; none of these can be part of a token.
+//
+// A JSON event line (what remains starts with '{') is returned whole, before the '#' rule, so
+// that a '#' elsewhere in the line (say in a URL member) cannot cut it apart; its "token" member
+// is cleaned in full by tokenFromJSON.
 func cleanPaste(s string) string {
+	if c := stripPaste(s); strings.HasPrefix(c, "{") {
+		return c
+	}
 	if i := strings.LastIndexByte(s, '#'); i >= 0 {
 		s = s[i+1:]
 	}
+	return stripPaste(s)
+}
+
+// stripPaste removes whitespace and '>' everywhere and quote characters around.
+func stripPaste(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '>' || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
 			return -1
@@ -468,8 +480,14 @@ func badCharErr(payload string, ok func(byte) bool) *TokenError {
 		if ok(payload[i]) {
 			continue
 		}
-		if strings.HasPrefix(payload[i:], "p2pc") || strings.HasPrefix(payload[i:], ".p2pc") {
-			return tokenErr(TokenErrCorrupted, msgTwoTokens)
+		if payload[i] == '.' {
+			j := i
+			for j > 0 && '0' <= payload[j-1] && payload[j-1] <= '9' {
+				j--
+			}
+			if j < i && strings.HasSuffix(payload[:j], "p2pc") {
+				return tokenErr(TokenErrCorrupted, msgTwoTokens)
+			}
 		}
 		r, _ := utf8.DecodeRuneInString(payload[i:])
 		return tokenErr(TokenErrCorrupted, msgBadChar, quoteChar(r))
@@ -580,16 +598,19 @@ func (r *bodyReader) uvarint() uint64 {
 			return 0
 		}
 		if i == binary.MaxVarintLen64-1 && c > 1 {
-			r.bad("a number too large")
+			if c&0x80 != 0 {
+				// All ten bytes say "more follows". Read on as if the number ended here.
+				r.bad("a number too long")
+				return v
+			}
+			r.bad("a number too large") // more than 64 bits
 		}
 		v |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
 			return v
 		}
 	}
-	// All ten bytes say "more follows": the number is too long. Read on as if it ended here.
-	r.bad("a number too long")
-	return v
+	return v // not reached: the tenth byte ends the loop above
 }
 
 // token reads all fields and returns the token and the offset where the checksum starts.

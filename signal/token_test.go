@@ -104,7 +104,7 @@ var vectorDescription = []string{
 	"valid: token is the canonical text of fields; body_hex is the decoded body including the trailing CRC-32; sdp is the SDP rebuilt per section 1.7 (lines end with CRLF). Decoding token gives fields, encoding fields gives token.",
 	"fields: kind offer|answer; role unknown|sender|receiver; active is flags bit 3; fingerprint is the SHA-256 as 64 lowercase hex digits; a candidate has type host|srflx|prflx|relay, either addr (an IP address as printed in the SDP) or host (a host name), and port; summary is null when absent, name is the decoded UTF-8 name.",
 	"invalid: decoding input fails with error (the error kind of section 1.2); message is what the Go implementation says (informative).",
-	"forgiving: decoding input succeeds and gives the same fields as decoding token (the canonical text). Inputs include chat damage (whitespace, quote marks, URLs, JSON event lines) and pion's base64-JSON form (section 1.6).",
+	"forgiving: decoding input succeeds and gives the same fields as decoding token (the canonical text). Inputs include chat damage (whitespace, quote marks, URLs, JSON event lines) and pion's base64-JSON form (section 1.6). Whitespace means Unicode White_Space plus format characters (category Cf: U+200B, U+FEFF, U+00AD, ...). Text that starts with '{' once whitespace, '>' and surrounding quotes are removed is read as a JSON event line before the '#' rule, whose \"token\" member is then read like a paste.",
 	"checks: the application checks after a successful decode: the reader expects a token of kind want, has role my_role and its own fingerprint my_fingerprint; error is the error kind, empty when the token passes.",
 	"verification: the verification code of section 1.8 for the fingerprints a and b (hex).",
 }
@@ -280,8 +280,8 @@ func validInputs() []namedToken {
 		{"answer-sender-summary-non-ascii", Token{
 			Kind: Answer, Role: RoleSender, Active: true, Ufrag: "s3nd", Pwd: pwd24, Fingerprint: fpAlice,
 			Candidates: []Candidate{{Type: Srflx, Addr: ip("203.0.113.200"), Port: 12345}},
-			// 46 bytes: the token carries the first 40, cut before "報" (bytes 38..40).
-			Summary: &Summary{Entries: 3, TotalBytes: 1536, Name: "Ünïcödé 文件夹 📁 – 報告.pdf"},
+			// 46 bytes: the token carries the first 39, as "書" takes bytes 40..42.
+			Summary: &Summary{Entries: 3, TotalBytes: 1536, Name: "Ünïcödé 文件夹 📁 – Q3報告書.pdf"},
 		}},
 		{"offer-sender-stream-summary", Token{
 			Kind: Offer, Role: RoleSender, Ufrag: "strm", Pwd: pwd22, Fingerprint: fpAlice,
@@ -488,6 +488,7 @@ func invalidInputs() []invalidVector {
 		e("bad-char-non-ascii", good[:30]+"é"+good[31:], TokenErrCorrupted),
 		e("two-tokens", good+" "+good, TokenErrCorrupted),
 		e("truncated-empty-payload", TokenPrefix, TokenErrTruncated),
+		e("json-event-line-cut", `{"event":"offer","token":"`+good[:90], TokenErrTruncated),
 		e("truncated-10-chars", good[:10], TokenErrTruncated),
 		e("truncated-in-password", good[:30], TokenErrTruncated),
 		e("truncated-in-fingerprint", good[:60], TokenErrTruncated),
@@ -593,6 +594,7 @@ func forgivingInputs() []forgivingVector {
 		f("url-with-two-hashes", "https://p2pcopy.example/#x#"+ans, ans),
 		f("json-event-line", `{"event":"offer","token":"`+tok+`"}`, tok),
 		f("json-event-line-spaced", "{\"event\": \"answer\", \"token\": \""+ans+"\", \"verification\": null}\n", ans),
+		f("json-event-line-with-url", `{"event":"offer","url":"https://p2pcopy.example/#`+ans+`","token":"`+tok+`"}`, tok),
 		f("json-event-line-quoted", "'{\"event\":\"offer\",\"token\":\""+tok+"\"}'", tok),
 		f("zero-width-spaces", wrap(tok, 25, "\u200b"), tok),
 		f("no-break-spaces-and-bom", "\ufeff"+wrap(tok, 25, "\u00a0"), tok),
@@ -897,7 +899,7 @@ func TestDecodeErrorMessages(t *testing.T) {
 		{"hello", "bad token: this is not a p2pcopy token (it should start with p2pc1.); copy the whole token your peer sent"},
 		{"p2pc7.AAAA", "bad token: it was made by a different p2pcopy version (token format 7, this p2pcopy reads format 1); use the same p2pcopy version on both sides"},
 		{"p2pc123456789012345.AAAA", "bad token: it was made by a different p2pcopy version (token format 123456789012…, this p2pcopy reads format 1); use the same p2pcopy version on both sides"},
-		{good[:100], "bad token: it is cut short (100 of at least 113 characters); copy the whole token again, including its end"},
+		{good[:100], "bad token: it is cut short (100 of at least 110 characters); copy the whole token again, including its end"},
 		{good[:len(good)-1], fmt.Sprintf("bad token: it is cut short (%d of at least %d characters); copy the whole token again, including its end", len(good)-1, len(good))},
 		{TokenPrefix, "bad token: it is cut short (6 of at least 13 characters); copy the whole token again, including its end"},
 		{pionForm("offer", pionOfferSDP, base64.StdEncoding)[:400], "bad token: it is cut short; copy the whole token again, including its end"},
@@ -996,8 +998,8 @@ func TestSDPExact(t *testing.T) {
 		"a=sctp-port:5000\r\n" +
 		"a=max-message-size:262144\r\n" +
 		"a=candidate:0 1 udp 2130706431 1f0c6a2e-4b5d-4e8f-9a7b-3c2d1e0f5a6b.local 5000 typ host\r\n" +
-		"a=candidate:1 1 udp 1694498303 203.0.113.7 61234 typ srflx raddr 0.0.0.0 rport 0\r\n" +
-		"a=candidate:2 1 udp 1862270207 2001:db8::1 1 typ prflx raddr 0.0.0.0 rport 0\r\n" +
+		"a=candidate:1 1 udp 1694498559 203.0.113.7 61234 typ srflx raddr 0.0.0.0 rport 0\r\n" +
+		"a=candidate:2 1 udp 1862270463 2001:db8::1 1 typ prflx raddr 0.0.0.0 rport 0\r\n" +
 		"a=candidate:3 1 udp 16776447 198.51.100.9 3478 typ relay raddr 0.0.0.0 rport 0\r\n" +
 		"a=end-of-candidates\r\n"
 	if got := tok.SDP(); got != want {
@@ -1209,13 +1211,15 @@ func TestSDPAcceptedByPion(t *testing.T) {
 	if err := a.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answerTok.SDP()}); err != nil {
 		t.Fatalf("pion rejects the rebuilt answer: %v\n%s", err, answerTok.SDP())
 	}
+	t.Logf("offer %s\nanswer %s", dump(offerTok), dump(answerTok))
 	if VerificationCode(offerTok.Fingerprint, answerTok.Fingerprint) != VerificationCode(answerTok.Fingerprint, offerTok.Fingerprint) {
 		t.Fatal("verification codes differ")
 	}
 	timeout := time.After(20 * time.Second)
 	for range 2 {
 		select {
-		case <-opened:
+		case name := <-opened:
+			t.Logf("data channel open on %s", name)
 		case <-timeout:
 			t.Fatal("the data channel did not open over loopback")
 		}
@@ -1256,5 +1260,44 @@ func FuzzDecode(f *testing.F) {
 		}
 		_ = tok.SDP()
 		_ = tok.Check(Offer, RoleReceiver, fpBob)
+	})
+}
+
+// FuzzDecodeBody fuzzes the binary body behind a correct checksum, which FuzzDecode can hardly
+// reach: any body Decode accepts must survive Encode and Decode unchanged, and what Decode
+// rejects must be a *TokenError.
+func FuzzDecodeBody(f *testing.F) {
+	vf := readVectors(f)
+	for _, v := range vf.Valid {
+		body, _ := hex.DecodeString(v.BodyHex)
+		f.Add(body[:len(body)-4])
+	}
+	for _, v := range vf.Invalid {
+		if body, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(v.Input, TokenPrefix)); err == nil && len(body) > 4 {
+			f.Add(body[:len(body)-4])
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in := rawToken(body)
+		tok, err := Decode(in)
+		if err != nil {
+			var te *TokenError
+			if !errors.As(err, &te) {
+				t.Fatalf("Decode(%q): %v", in, err)
+			}
+			return
+		}
+		text, err := tok.Encode()
+		if err != nil {
+			t.Fatalf("Decode(%q) = %s, which does not encode: %v", in, dump(tok), err)
+		}
+		if text != in {
+			// The encoding is canonical except for varints written longer than needed, mDNS
+			// names carried as other host names and bits the base64 text cannot carry.
+			again, err := Decode(text)
+			if err != nil || !tokensEqual(tok, again) {
+				t.Fatalf("Decode(%q) = %s\nbut after encoding %s (%v)", in, dump(tok), dump(again), err)
+			}
+		}
 	})
 }

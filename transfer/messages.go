@@ -113,9 +113,9 @@ func messageName(t byte) string {
 		return "error (X)"
 	}
 	if t >= 0x21 && t < 0x7f {
-		return fmt.Sprintf("unknown message type %q", t)
+		return fmt.Sprintf("unknown type %q", t)
 	}
-	return fmt.Sprintf("unknown message type 0x%02x", t)
+	return fmt.Sprintf("unknown type 0x%02x", t)
 }
 
 // decodeMessage parses one message from the peer. It never panics and allocates at most

@@ -73,7 +73,7 @@ func scriptTokens(t *testing.T) map[string]string {
 		}
 		return f
 	}
-	cand := []signal.Candidate{{Type: signal.Host, Addr: netip.MustParseAddr("192.0.2.10"), Port: 40000}}
+	cand := []signal.Candidate{{Type: signal.Host, Addr: netip.MustParseAddr("127.0.0.1"), Port: 9}}
 	toks := map[string]signal.Token{
 		"SENDER_OFFER":    {Kind: signal.Offer, Role: signal.RoleSender, Ufrag: "abcd", Pwd: "abcdefghijklmnopqrstuv", Fingerprint: fp(1), Candidates: cand, Summary: &signal.Summary{Entries: 1, TotalBytes: 17_200_000_000, Name: "vm.vmdk"}},
 		"RECEIVER_OFFER":  {Kind: signal.Offer, Role: signal.RoleReceiver, Ufrag: "abce", Pwd: "abcdefghijklmnopqrstuw", Fingerprint: fp(2), Candidates: cand},

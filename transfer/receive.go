@@ -1,0 +1,557 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Limits bound what a receiver accepts. Zero fields take the defaults.
+type Limits struct {
+	MaxEntries    int   // entries in the manifest; default 200 000
+	MaxPathBytes  int   // bytes in one path; default (and at most) 4096
+	MaxTotalBytes int64 // total content bytes; default 1 PiB (1<<50)
+}
+
+const (
+	defaultMaxEntries    = 200_000
+	defaultMaxTotalBytes = 1 << 50
+	// maxManifestPathBytes bounds the memory a manifest can make the receiver use.
+	maxManifestPathBytes = 64 << 20
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = defaultMaxEntries
+	}
+	if l.MaxPathBytes <= 0 || l.MaxPathBytes > maxPathBytes {
+		l.MaxPathBytes = maxPathBytes
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = defaultMaxTotalBytes
+	}
+	return l
+}
+
+// ReceiveOptions configures Receive.
+type ReceiveOptions struct {
+	// Dir is the output directory; it must exist. Unused when Stdout is set.
+	Dir string
+	// Stdout, if non-nil ("-o -"), receives the content of the single non-directory
+	// entry instead of a file; a transfer with more than one is refused.
+	Stdout io.Writer
+	// Text receives the content of KindText entries (the CLI passes its standard
+	// output). If nil, text is saved as a file like any other entry. The content is
+	// written as the peer sent it: strip control characters before showing it on a
+	// terminal.
+	Text io.Writer
+	// Overwrite allows replacing existing files.
+	Overwrite bool
+	Limits    Limits
+	// Confirm, if set, is called once the whole manifest arrived and passed the safety
+	// checks. A non-nil error declines the transfer (X "rejected"). Its context is
+	// cancelled if the peer gives up meanwhile.
+	Confirm func(ctx context.Context, entries []Entry) error
+	// FreeSpace returns the bytes available in dir, or -1 if unknown. Default: statfs.
+	FreeSpace func(dir string) (int64, error)
+	App       string
+	OnEvent   func(Event)
+}
+
+// Receive accepts a transfer from the peer on conn. It returns successfully once every
+// file was verified and put in place and the peer was told so (C). Receive closes conn
+// before it returns.
+//
+// Failures are *Error; each refusal is also reported to the peer with X. When ctx is
+// cancelled, Receive tells the peer (X "cancelled"), closes conn and returns an *Error
+// with code "cancelled" that wraps ctx.Err().
+func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error) {
+	start := time.Now()
+	s := newSession(ctx, conn, roleReceive, opts.App)
+	defer s.end()
+	if ctx.Err() != nil {
+		return Result{}, s.cancelled()
+	}
+	r := &receiver{
+		s:       s,
+		opts:    opts,
+		limits:  opts.Limits.withDefaults(),
+		kinds:   make(map[string]Kind),
+		parents: make(map[string]bool),
+	}
+	if opts.Stdout == nil {
+		root, err := os.OpenRoot(opts.Dir)
+		if err != nil {
+			e := &Error{Code: CodeIO, Message: fmt.Sprintf("cannot open the output directory %s: %s", opts.Dir, cause(err)), err: err}
+			return Result{}, s.fail(e, "", "")
+		}
+		defer root.Close()
+		r.root = root
+	}
+	if err := s.hello(); err != nil {
+		return Result{}, err
+	}
+	if err := r.readManifest(); err != nil {
+		return Result{}, err
+	}
+	if err := r.check(); err != nil {
+		return Result{}, s.fail(err, "", "")
+	}
+	r.prog = newProgress(opts.OnEvent, r.entries)
+	r.prog.manifest(r.entries)
+	if err := r.confirm(); err != nil {
+		return Result{}, err
+	}
+	accept, err := r.prepare()
+	if err != nil {
+		return Result{}, s.fail(err, "", "")
+	}
+	if err := s.write(encodeMessage(typeAccept, accept)); err != nil {
+		return Result{}, s.writeFailed(err, "while accepting the transfer", "")
+	}
+	if err := r.receiveData(); err != nil {
+		return Result{}, err
+	}
+	r.finishDirs()
+	// Everything is verified and in place: the transfer succeeded whatever happens to C.
+	s.stopWatching()
+	_ = s.write(encodeMessage(typeComplete, completeMsg{Files: r.files, Bytes: r.prog.bytes}))
+	r.prog.finish()
+	res := Result{Files: r.files, Bytes: r.prog.bytes, Sent: r.sent, Resumed: r.resumed, Duration: time.Since(start)}
+	s.waitClose()
+	return res, nil
+}
+
+type target int
+
+const (
+	toFile   target = iota // a file in Dir
+	toDir                  // a directory in Dir
+	toStdout               // ReceiveOptions.Stdout
+	toText                 // ReceiveOptions.Text
+)
+
+// planned is a manifest entry and what the receiver will do with it.
+type planned struct {
+	Entry
+	name     string    // native path relative to the root
+	part     string    // native path of the partial file
+	target   target    //
+	exists   bool      // the final name exists (a directory we merge into, or a file to overwrite)
+	partSize int64     // usable bytes of an existing partial file (at most Size)
+	resume   hash.Hash // SHA-256 of the first partSize bytes, when offered in A
+}
+
+type receiver struct {
+	s      *session
+	opts   ReceiveOptions
+	limits Limits
+	root   *os.Root // nil when writing to Stdout
+	prog   *progress
+
+	entries   []Entry
+	plan      []planned
+	kinds     map[string]Kind // path → kind of every entry
+	parents   map[string]bool // paths that are the parent of an entry
+	total     int64
+	pathBytes int
+
+	files   int
+	sent    int64
+	resumed int64
+}
+
+// readManifest reads the M messages and checks each entry as it arrives.
+func (r *receiver) readManifest() error {
+	for {
+		m, err := r.s.expect(typeManifest)
+		if err != nil {
+			return r.s.fail(err, "while receiving the list of files", "")
+		}
+		if len(r.entries)+len(m.Manifest.Entries) > r.limits.MaxEntries {
+			return r.s.fail(newError(CodeLimit, "refusing the transfer: it has more than %d entries, this receiver's limit", r.limits.MaxEntries), "", "")
+		}
+		for _, w := range m.Manifest.Entries {
+			if err := r.addEntry(fromWire(w)); err != nil {
+				return r.s.fail(err, "", "")
+			}
+		}
+		if !m.Manifest.More {
+			return nil
+		}
+	}
+}
+
+func (r *receiver) addEntry(e Entry) error {
+	name, err := SanitizePath(e.Path)
+	if err != nil {
+		return newError(CodeUnsafePath, "refusing the transfer: %v", err)
+	}
+	if len(e.Path) > r.limits.MaxPathBytes {
+		return newError(CodeLimit, "refusing the transfer: the path %s is longer than this receiver's limit of %d bytes", quote(e.Path), r.limits.MaxPathBytes)
+	}
+	if r.pathBytes += len(e.Path); r.pathBytes > maxManifestPathBytes {
+		return newError(CodeLimit, "refusing the transfer: its list of files is larger than this receiver's limit of %s", formatBytes(maxManifestPathBytes))
+	}
+	if strings.HasSuffix(e.Path, partSuffix) {
+		return newError(CodeUnsafePath, "refusing the transfer: the name %s ends in %s, which is reserved for partial files", quote(e.Path), partSuffix)
+	}
+	if _, dup := r.kinds[e.Path]; dup {
+		return protocolError("the peer's list of files contains %s twice", quote(e.Path))
+	}
+	// A file cannot contain anything. Only the direct parent is checked here (deeper
+	// conflicts fail harmlessly in the file system) so that the cost stays linear.
+	if dir := path.Dir(e.Path); dir != "." {
+		if k, ok := r.kinds[dir]; ok && k != KindDir {
+			return protocolError("the peer's list of files has %s inside %s, which is not a directory", quote(e.Path), quote(dir))
+		}
+		r.parents[dir] = true
+	}
+	if e.Kind != KindDir && r.parents[e.Path] {
+		return protocolError("the peer's list of files has entries inside %s, which is not a directory", quote(e.Path))
+	}
+	r.kinds[e.Path] = e.Kind
+	if e.Kind != KindDir && e.Size > 0 {
+		if r.total += e.Size; r.total > r.limits.MaxTotalBytes || r.total < 0 {
+			return newError(CodeLimit, "refusing the transfer: it is larger than this receiver's limit of %s", formatBytes(r.limits.MaxTotalBytes))
+		}
+	}
+	r.entries = append(r.entries, e)
+	r.plan = append(r.plan, planned{Entry: e, name: name, part: partName(name)})
+	return nil
+}
+
+// partName returns the name of the partial file for name: NAME.p2pcopy-part, with the
+// base name shortened (and made unique with a hash) if that would exceed 255 bytes.
+func partName(name string) string {
+	dir, base := filepath.Split(name)
+	if len(base)+len(partSuffix) <= maxComponentBytes {
+		return name + partSuffix
+	}
+	sum := sha256.Sum256([]byte(base))
+	tag := "~" + hex.EncodeToString(sum[:4])
+	cut := maxComponentBytes - len(partSuffix) - len(tag)
+	for cut > 0 && base[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return dir + base[:cut] + tag + partSuffix
+}
+
+// check decides where each entry goes and refuses the transfer if anything is wrong:
+// more than one entry for standard output, paths through symlinks, existing files,
+// not enough free space. Nothing is written.
+func (r *receiver) check() error {
+	outputs := 0
+	for i := range r.plan {
+		p := &r.plan[i]
+		switch {
+		case p.Kind == KindDir:
+			p.target = toDir
+		case p.Kind == KindText && r.opts.Text != nil:
+			p.target = toText
+		case r.opts.Stdout != nil:
+			p.target = toStdout
+			outputs++
+		default:
+			p.target = toFile
+		}
+	}
+	if outputs > 1 {
+		return newError(CodeRejected, "the peer sends %d files, but -o - writes a single file to standard output; choose a directory with -o instead", outputs)
+	}
+	if r.root == nil {
+		return nil
+	}
+
+	dirs := make(map[string]dirState)
+	var existing []string
+	for i := range r.plan {
+		p := &r.plan[i]
+		if p.target != toFile && p.target != toDir {
+			continue
+		}
+		st, err := r.dirState(path.Dir(p.Path), dirs)
+		if err != nil {
+			return err
+		}
+		if st == dirMissing {
+			if p.target == toDir {
+				dirs[p.Path] = dirMissing
+			}
+			continue
+		}
+		if err := r.checkFinal(p, dirs, &existing); err != nil {
+			return err
+		}
+		if p.target == toFile {
+			if err := r.checkPart(p); err != nil {
+				return err
+			}
+		}
+	}
+	if len(existing) > 0 && !r.opts.Overwrite {
+		if len(existing) == 1 {
+			return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", existing[0], r.opts.Dir)
+		}
+		return newError(CodeExists, "%s and %d other files already exist in %s; use --overwrite to replace them, or -o to choose another directory", existing[0], len(existing)-1, r.opts.Dir)
+	}
+	return r.checkSpace()
+}
+
+type dirState int
+
+const (
+	dirExists  dirState = iota + 1 // a real directory (not a symlink)
+	dirMissing                     // does not exist: nothing below it exists either
+)
+
+// dirState returns whether the directory dir ('/'-separated, relative to the root)
+// exists, refusing symlinks and non-directories on the way. Results are cached in
+// dirs so that every directory is looked at once.
+func (r *receiver) dirState(dir string, dirs map[string]dirState) (dirState, error) {
+	if dir == "." {
+		return dirExists, nil
+	}
+	if st, ok := dirs[dir]; ok {
+		return st, nil
+	}
+	st, err := r.dirState(path.Dir(dir), dirs)
+	if err != nil || st == dirMissing {
+		dirs[dir] = st
+		return st, err
+	}
+	fi, err := r.root.Lstat(filepath.FromSlash(dir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		st = dirMissing
+	case err != nil:
+		return 0, &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", dir, r.opts.Dir, cause(err)), err: err}
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return 0, newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", dir, r.opts.Dir)
+	case !fi.IsDir():
+		return 0, newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", dir, r.opts.Dir)
+	default:
+		st = dirExists
+	}
+	dirs[dir] = st
+	return st, nil
+}
+
+// checkFinal looks at the final name of an entry whose parent directory exists.
+func (r *receiver) checkFinal(p *planned, dirs map[string]dirState, existing *[]string) error {
+	fi, err := r.root.Lstat(p.name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if p.target == toDir {
+			dirs[p.Path] = dirMissing
+		}
+	case err != nil:
+		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", p.Path, r.opts.Dir, cause(err)), err: err}
+	case p.target == toDir && fi.Mode()&fs.ModeSymlink != 0:
+		return newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", p.Path, r.opts.Dir)
+	case p.target == toDir && !fi.IsDir():
+		return newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", p.Path, r.opts.Dir)
+	case p.target == toDir:
+		p.exists = true
+		dirs[p.Path] = dirExists
+	case fi.IsDir():
+		return newError(CodeExists, "%s already exists in %s as a directory; move it away or use -o to choose another directory", p.Path, r.opts.Dir)
+	default:
+		p.exists = true
+		*existing = append(*existing, p.Path)
+	}
+	return nil
+}
+
+// checkPart looks at the partial file left by an earlier run, if any.
+func (r *receiver) checkPart(p *planned) error {
+	fi, err := r.root.Lstat(p.part)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", filepath.ToSlash(p.part), r.opts.Dir, cause(err)), err: err}
+	case !fi.Mode().IsRegular():
+		return newError(CodeExists, "%s exists in %s and is not a regular file; remove it or use -o to choose another directory", filepath.ToSlash(p.part), r.opts.Dir)
+	case p.Kind == KindFile:
+		p.partSize = min(fi.Size(), p.Size)
+	}
+	return nil
+}
+
+func (r *receiver) checkSpace() error {
+	var need int64
+	for _, p := range r.plan {
+		if p.target == toFile && p.Size > 0 {
+			need += p.Size - p.partSize
+		}
+	}
+	if need <= 0 {
+		return nil
+	}
+	free := r.opts.FreeSpace
+	if free == nil {
+		free = diskFree
+	}
+	avail, err := free(r.opts.Dir)
+	if err != nil || avail < 0 || need <= avail {
+		return nil // unknown free space: find out while writing
+	}
+	return newError(CodeDiskFull, "not enough free space in %s: need %s, %s free; free up space or choose another directory with -o", r.opts.Dir, formatBytes(need), formatBytes(avail))
+}
+
+// confirm asks ReceiveOptions.Confirm, watching the connection meanwhile so that a peer
+// that gives up cancels the question.
+func (r *receiver) confirm() error {
+	s := r.s
+	if r.opts.Confirm == nil {
+		return nil
+	}
+	arrived := s.readAsync()
+	cctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	answered := make(chan struct{})
+	go func() {
+		select {
+		case <-arrived:
+			cancel()
+		case <-answered:
+		}
+	}()
+	err := r.opts.Confirm(cctx, r.entries)
+	close(answered)
+	if s.pendingDone() {
+		m, rerr := s.read()
+		if rerr == nil {
+			rerr = protocolError("the peer sent a %s message before the transfer was accepted", messageName(m.Type))
+		}
+		return s.fail(rerr, "while waiting for you to accept", "")
+	}
+	if s.ctx.Err() != nil {
+		return s.cancelled()
+	}
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) || e.Remote {
+			e = &Error{Code: CodeRejected, Message: "the receiver declined the transfer", err: err}
+			if msg := err.Error(); msg != "" {
+				e.Message += ": " + msg
+			}
+		}
+		return s.fail(e, "", "")
+	}
+	return nil
+}
+
+// prepare hashes the partial files that can be resumed and creates the directories.
+// It returns the A message.
+func (r *receiver) prepare() (acceptMsg, error) {
+	a := acceptMsg{Resume: []resumeReq{}}
+	budget := MaxMessageSize - 64
+	buf := make([]byte, 64<<10)
+	for i := range r.plan {
+		p := &r.plan[i]
+		if p.target != toFile || p.partSize <= 0 {
+			continue
+		}
+		const entryCost = 100 // {"i":…,"offset":…,"sha256":"…"}, generously
+		if budget < entryCost {
+			p.partSize = 0 // too many to offer in one A message: start over
+			continue
+		}
+		h, err := r.hashPart(p, buf)
+		if err != nil {
+			if r.s.ctx.Err() != nil {
+				return a, r.s.cancelled()
+			}
+			p.partSize = 0 // unreadable: start over (and fail then if it cannot be written)
+			continue
+		}
+		budget -= entryCost
+		p.resume = h
+		a.Resume = append(a.Resume, resumeReq{I: i, Offset: p.partSize, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	for i := range r.plan {
+		if p := &r.plan[i]; p.target == toDir && !p.exists {
+			if err := r.mkdir(p); err != nil {
+				return a, err
+			}
+		}
+	}
+	return a, nil
+}
+
+func (r *receiver) hashPart(p *planned, buf []byte) (hash.Hash, error) {
+	f, err := r.root.Open(p.part)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	for n := p.partSize; n > 0; {
+		if err := r.s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		got, err := io.ReadFull(f, buf[:min(int64(len(buf)), n)])
+		h.Write(buf[:got])
+		n -= int64(got)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// mkdir creates a directory entry. It is created private and writable; its mode and
+// time are applied by finishDirs once everything inside it is written.
+func (r *receiver) mkdir(p *planned) error {
+	if dir := filepath.Dir(p.name); dir != "." {
+		if err := r.root.MkdirAll(dir, 0o755); err != nil {
+			return r.mkdirError(p, err)
+		}
+	}
+	if err := r.root.Mkdir(p.name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return r.mkdirError(p, err)
+	}
+	return nil
+}
+
+func (r *receiver) mkdirError(p *planned, err error) error {
+	if isDiskFull(err) {
+		return &Error{Code: CodeDiskFull, Message: fmt.Sprintf("disk full while creating the directory %s in %s; free up space and run both commands again", p.Path, r.opts.Dir), err: err}
+	}
+	return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot create the directory %s in %s: %s", p.Path, r.opts.Dir, cause(err)), err: err}
+}
+
+// finishDirs applies the mode and modification time of the directories this transfer
+// created, deepest first.
+func (r *receiver) finishDirs() {
+	for i := len(r.plan) - 1; i >= 0; i-- {
+		p := &r.plan[i]
+		if p.target != toDir || p.exists || r.root == nil {
+			continue
+		}
+		_ = r.root.Chmod(p.name, modeOr(p.Mode, 0o755))
+		if !p.ModTime.IsZero() {
+			_ = r.root.Chtimes(p.name, p.ModTime, p.ModTime)
+		}
+	}
+}
+
+// modeOr returns the permission bits of m (never setuid, setgid or sticky), or def if
+// the peer sent none.
+func modeOr(m, def fs.FileMode) fs.FileMode {
+	if m &= fs.ModePerm; m != 0 {
+		return m
+	}
+	return def
+}

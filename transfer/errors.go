@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -95,7 +96,7 @@ func cause(err error) string {
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
 	}
-	var le *linkError
+	var le *os.LinkError
 	if errors.As(err, &le) {
 		return le.Err.Error()
 	}

@@ -95,9 +95,6 @@ func (p *progress) add(n int) {
 	}
 }
 
-// undo forgets n bytes of the current entry (its resume offer was not accepted).
-func (p *progress) undo(n int64) { p.bytes -= n }
-
 func (p *progress) done() {
 	p.emit(Event{Type: EventFileDone, Index: p.index, Entry: p.entry})
 }

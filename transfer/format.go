@@ -1,11 +1,6 @@
 package transfer
 
-import (
-	"fmt"
-	"os"
-)
-
-type linkError = os.LinkError
+import "fmt"
 
 // formatBytes formats a byte count for people, in SI units: "512 bytes", "3.1 MB", "17.2 GB".
 func formatBytes(n int64) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,7 +88,7 @@ func sum(data string) string {
 // hostile runs script against a receiver writing into parent/dst, where parent also
 // holds outside/keep.txt. It returns the receiver's error and the X it sent, and checks
 // that nothing was written outside dst.
-func hostile(t *testing.T, opts ReceiveOptions, script func(p *rawPeer)) (error, *errorMsg, string) {
+func hostile(t *testing.T, opts ReceiveOptions, script func(p *rawPeer)) (*errorMsg, string, error) {
 	t.Helper()
 	parent := t.TempDir()
 	dst := filepath.Join(parent, "dst")
@@ -131,7 +132,7 @@ func hostile(t *testing.T, opts ReceiveOptions, script func(p *rawPeer)) (error,
 	if !slices.Equal(outside, []string{"outside/", "outside/keep.txt=keep"}) {
 		t.Errorf("something was written outside the output directory: %q", outside)
 	}
-	return err, p.x, dst
+	return p.x, dst, err
 }
 
 func TestHostileSender(t *testing.T) {
@@ -407,7 +408,7 @@ func TestHostileSender(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err, x, dst := hostile(t, ReceiveOptions{Limits: Limits{MaxEntries: 3}}, c.script)
+			x, dst, err := hostile(t, ReceiveOptions{Limits: Limits{MaxEntries: 3}}, c.script)
 			remote := c.name == "peer reports an error"
 			wantError(t, "recv", err, c.code, remote, c.msg)
 			if !remote && c.code != CodeIO {
@@ -428,7 +429,7 @@ func TestHostileSender(t *testing.T) {
 func TestHostileSenderDeepPaths(t *testing.T) {
 	deep := strings.Repeat("a/", 2000)
 	start := time.Now()
-	err, _, _ := hostile(t, ReceiveOptions{Confirm: func(context.Context, []Entry) error { return fmt.Errorf("no") }},
+	_, _, err := hostile(t, ReceiveOptions{Confirm: func(context.Context, []Entry) error { return fmt.Errorf("no") }},
 		func(p *rawPeer) {
 			p.hello()
 			var entries []wireEntry
@@ -445,4 +446,125 @@ func TestHostileSenderDeepPaths(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("checking took %v", d)
 	}
+}
+
+// FuzzReceive feeds the receiver (writing into a directory, or to Stdout) a hello
+// followed by arbitrary messages (each prefixed with a 2-byte length in the fuzz input)
+// and checks that it returns an *Error or succeeds, never panics, and writes nothing
+// outside its directory.
+func FuzzReceive(f *testing.F) {
+	enc := func(msgs ...string) []byte {
+		var b []byte
+		for _, m := range msgs {
+			b = append(b, byte(len(m)>>8), byte(len(m)))
+			b = append(b, m...)
+		}
+		return b
+	}
+	f.Add(false, enc(`M{"entries":[{"path":"d","kind":"dir"},{"path":"d/a","kind":"file","size":5,"mode":420,"mtime":1}],"more":false}`,
+		`S{"i":1,"offset":0}`, "Dhello", `F{"i":1,"sha256":"`+sum("hello")+`"}`, "E{}"))
+	f.Add(true, enc(`M{"entries":[{"path":"s","kind":"stream","size":-1}],"more":false}`, `S{"i":0,"offset":0}`, "Dabc", "Ddef",
+		`F{"i":0,"sha256":"`+sum("abcdef")+`"}`, "E{}"))
+	f.Add(false, enc(`M{"entries":[{"path":"../x","kind":"file","size":1}]}`))
+	f.Add(false, enc(`M{"entries":[{"path":"a","kind":"file","size":1}]}`, `S{"i":0,"offset":0}`, "Dxy"))
+	f.Fuzz(func(t *testing.T, stdout bool, in []byte) {
+		parent := t.TempDir()
+		dst := filepath.Join(parent, "dst")
+		os.Mkdir(dst, 0o755)
+		opts := ReceiveOptions{Dir: dst, Limits: Limits{MaxEntries: 100}}
+		if stdout {
+			opts.Stdout = io.Discard
+		}
+		a, b := Pipe()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := Receive(context.Background(), b, opts)
+			errc <- err
+		}()
+		a.WriteMsg([]byte(`H{"v":1,"role":"send"}`))
+		for len(in) >= 2 {
+			n := min(int(in[0])<<8|int(in[1]), len(in)-2)
+			a.WriteMsg(in[2 : 2+n])
+			in = in[2+n:]
+		}
+		a.Close()
+		if err := <-errc; err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %T: %v", err, err)
+			}
+		}
+		entries, _ := os.ReadDir(parent)
+		if len(entries) != 1 || entries[0].Name() != "dst" {
+			t.Fatalf("written outside the directory: %v", entries)
+		}
+	})
+}
+
+// hostileReceiver runs Send of a 10 MB file named a.bin against a hand-written receiver.
+func hostileReceiver(t *testing.T, script func(p *rawPeer)) error {
+	t.Helper()
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "a.bin"), randomBytes(10_000_000, 9))
+	a, b := Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := Send(context.Background(), a, fileItems(t, filepath.Join(src, "a.bin")), SendOptions{})
+		errc <- err
+	}()
+	p := &rawPeer{t: t, c: b, buf: make([]byte, MaxMessageSize)}
+	p.send('H', `{"v":1,"role":"receive"}`)
+	for typ := byte(0); typ != 'M'; {
+		typ, _ = p.recv()
+	}
+	script(p)
+	select {
+	case err := <-errc:
+		b.Close()
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Send did not return")
+	}
+	return nil
+}
+
+func TestHostileReceiver(t *testing.T) {
+	err := hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":10000001,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer asked to resume a.bin at byte 10000001, but it has only 10000000 bytes")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":7,"offset":1,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer asked to resume entry 7, but the transfer has 1 entries")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[]}`)
+		p.recv() // S
+		p.recv() // D
+		p.c.Close()
+	})
+	wantError(t, "send", err, CodeIO, false, "")
+	if msg := err.(*Error).Message; !strings.HasPrefix(msg, "connection to peer lost while sending a.bin, ") {
+		t.Errorf("message %q", msg)
+	}
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[]}`)
+		p.send('C', `{"files":1,"bytes":10000000}`)
+		for typ := byte(1); typ != 0; {
+			typ, _ = p.recv()
+		}
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent a complete (C) message while a.bin was being sent")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{}`)
+		for typ := byte(0); typ != 'E'; {
+			typ, _ = p.recv()
+		}
+		p.c.Close() // no C
+	})
+	wantError(t, "send", err, CodeIO, false, "connection to peer lost before the receiver confirmed that everything arrived "+
+		"(the peer closed the connection); the files may have arrived: check on the receiving side")
 }

@@ -124,13 +124,13 @@ func decodeMessage(b []byte) (message, error) {
 	if len(b) == 0 {
 		return message{}, protocolError("the peer sent an empty message")
 	}
+	if b[0] == typeData { // the hot path: must not allocate
+		return message{Type: typeData, Data: b[1:]}, nil
+	}
 	m := message{Type: b[0]}
 	body := b[1:]
 	var v any
 	switch m.Type {
-	case typeData:
-		m.Data = body
-		return m, nil
 	case typeHello:
 		v = &m.Hello
 	case typeManifest:

@@ -195,11 +195,11 @@ func (r *receiver) finish(c *incoming, sum string) error {
 		}
 		if !r.opts.Overwrite {
 			if _, err := r.root.Lstat(p.name); !errors.Is(err, fs.ErrNotExist) {
-				return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.opts.Dir)
+				return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
 			}
 		}
 		if err := r.root.Rename(p.part, p.name); err != nil {
-			return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.opts.Dir, cause(err)), err: err}
+			return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
 		}
 	}
 	r.files++
@@ -245,5 +245,5 @@ func (r *receiver) writeError(c *incoming, err error) error {
 			"disk full while writing %s (%s); the partial file is kept as %s: free up space and run both commands again to resume",
 			p.Path, ofTotal(c.written, p.Size, "written"), filepath.ToSlash(p.part))}
 	}
-	return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s in %s: %s", p.Path, r.opts.Dir, cause(err)), err: err}
+	return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
 }

@@ -28,7 +28,8 @@ type SendOptions struct {
 // It returns successfully only after the receiver reported that everything was
 // verified and put in place (C). Send closes conn before it returns.
 //
-// Failures are *Error. When ctx is cancelled, Send tells the peer (X "cancelled"),
+// Failures are *Error, except for invalid items (a programming error in the
+// caller: an unknown Kind, a missing Open). When ctx is cancelled, Send tells the peer (X "cancelled"),
 // closes conn and returns an *Error with code "cancelled" that wraps ctx.Err().
 func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Result, error) {
 	start := time.Now()
@@ -44,9 +45,11 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	chunk = min(chunk, MaxMessageSize-1)
 
 	entries, err := checkItems(items)
-	if e := (*Error)(nil); errors.As(err, &e) {
-		return Result{}, s.fail(e, "", "")
-	} else if err != nil {
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return Result{}, s.fail(e, "", "")
+		}
 		return Result{}, err // a programming error in the caller
 	}
 	if err := s.hello(); err != nil {
@@ -84,6 +87,9 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 			return Result{}, err
 		}
 	}
+	if err := sd.interrupted("before the end of the transfer"); err != nil {
+		return Result{}, err
+	}
 	if err := s.write(encodeMessage(typeEnd, struct{}{})); err != nil {
 		return Result{}, s.writeFailed(err, "while finishing the transfer", "")
 	}
@@ -91,6 +97,7 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 		return Result{}, s.fail(err, "before the receiver confirmed that everything arrived",
 			"; the files may have arrived: check on the receiving side")
 	}
+	s.stopWatching() // complete: a late cancellation must not send X any more
 	prog.finish()
 	return Result{
 		Files:    sd.files,
@@ -141,14 +148,14 @@ func checkResume(a acceptMsg, entries []Entry) (map[int]resumeReq, error) {
 	for _, r := range a.Resume {
 		switch {
 		case r.I >= len(entries):
-			return nil, protocolError("the peer asked to resume entry %d, but there are only %d entries", r.I, len(entries))
+			return nil, protocolError("the peer asked to resume entry %d, but the transfer has %d entries", r.I, len(entries))
 		case entries[r.I].Kind == KindDir:
-			return nil, protocolError("the peer asked to resume %s, which is a directory", quote(entries[r.I].Path))
+			return nil, protocolError("the peer asked to resume %s, which is a directory", entries[r.I].Path)
 		case entries[r.I].Size >= 0 && r.Offset > entries[r.I].Size:
-			return nil, protocolError("the peer asked to resume %s at byte %d, but it has only %d bytes", quote(entries[r.I].Path), r.Offset, entries[r.I].Size)
+			return nil, protocolError("the peer asked to resume %s at byte %d, but it has only %d bytes", entries[r.I].Path, r.Offset, entries[r.I].Size)
 		}
 		if _, dup := resume[r.I]; dup {
-			return nil, protocolError("the peer asked to resume %s twice", quote(entries[r.I].Path))
+			return nil, protocolError("the peer asked to resume %s twice", entries[r.I].Path)
 		}
 		resume[r.I] = r
 	}
@@ -206,8 +213,9 @@ func (sd *sender) sendEntry(i int) error {
 	sd.resumed += offset
 
 	done := offset
+	when := "while " + e.Path + " was being sent" // built once: the loop must not allocate
 	for e.Size < 0 || done < e.Size {
-		if err := sd.interrupted(e); err != nil {
+		if err := sd.interrupted(when); err != nil {
 			return err
 		}
 		want := len(sd.buf) - 1
@@ -247,8 +255,8 @@ func (sd *sender) sendEntry(i int) error {
 }
 
 // interrupted checks, without blocking, whether the context was cancelled or the peer
-// sent something (normally X) while we are sending.
-func (sd *sender) interrupted(e Entry) error {
+// sent something (normally X) while we are sending; when describes the moment.
+func (sd *sender) interrupted(when string) error {
 	s := sd.s
 	select {
 	case <-s.ctx.Done():
@@ -260,9 +268,9 @@ func (sd *sender) interrupted(e Entry) error {
 	}
 	m, err := s.read()
 	if err == nil {
-		err = protocolError("the peer sent a %s message while %s was being sent", messageName(m.Type), e.Path)
+		err = protocolError("the peer sent a %s message %s", messageName(m.Type), when)
 	}
-	return s.fail(err, "while sending "+e.Path, "")
+	return s.fail(err, when, "")
 }
 
 // readChunk reads up to want bytes of content into sd.buf[1:]. For files it fills the

@@ -236,6 +236,17 @@ func TestText(t *testing.T) {
 	}
 }
 
+func TestStdoutIgnoresDirectories(t *testing.T) {
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "d/sub/a"), []byte("the only file"))
+	var out syncBuffer
+	o := transfer(t, fileItems(t, filepath.Join(src, "d")), SendOptions{}, ReceiveOptions{Stdout: &out})
+	o.mustSucceed(t)
+	if out.String() != "the only file" {
+		t.Errorf("stdout %q", out.String())
+	}
+}
+
 func TestStdoutRefusesSeveralFiles(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "d/a"), []byte("a"))
@@ -449,7 +460,10 @@ func TestHelloMismatch(t *testing.T) {
 	a, b = Pipe()
 	wg.Add(2)
 	for i, c := range []Conn{a, b} {
-		go func() { defer wg.Done(); _, errs[i] = Receive(context.Background(), c, ReceiveOptions{Dir: t.TempDir()}) }()
+		go func() {
+			defer wg.Done()
+			_, errs[i] = Receive(context.Background(), c, ReceiveOptions{Dir: t.TempDir()})
+		}()
 	}
 	wg.Wait()
 	for _, err := range errs {

@@ -85,6 +85,7 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 		Publish:        tio.publish,
 		ReadPeer:       tio.read,
 		BadToken:       tio.badToken,
+		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,
 		Confirm: func(ctx context.Context, offered *signal.Summary) error {
 			u.offered(offered)

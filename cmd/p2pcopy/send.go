@@ -70,6 +70,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		Publish:        tio.publish,
 		ReadPeer:       tio.read,
 		BadToken:       tio.badToken,
+		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,
 	})
 	if err != nil {

@@ -26,26 +26,46 @@ type Exchange struct {
 	// Confirm, if set, is asked on the receiving side before connecting, with what the sender
 	// offers (nil when the sender's token carried no summary). A non-nil error declines.
 	Confirm func(ctx context.Context, offered *signal.Summary) error
+	// Notice, if set, shows a one-line remark to the user.
+	Notice func(msg string)
 	// ConnectTimeout bounds the time from the answer to an open channel; zero means 30 s.
 	ConnectTimeout time.Duration
 }
 
 // Connect runs the exchange and returns the open channel. The caller closes the Peer.
+//
+// When both sides started without a token (two scripts joined by pipes, or two people who both
+// went first), each sees the other's offer. Roles settle it without another round trip: the
+// receiver drops its own offer and answers the sender's; the sender keeps its offer and waits for
+// that answer.
 func Connect(ctx context.Context, cfg signal.Config, ex Exchange) (*signal.Peer, *signal.Conn, error) {
-	var first *signal.Token
+	var offer *signal.Token
 	if ex.PeerToken != "" {
 		// Decode before anything touches the network: a bad paste fails fast.
 		tok, err := signal.Decode(ex.PeerToken)
 		if err != nil {
 			return nil, nil, err
 		}
-		first = &tok
+		offer = &tok
 	}
 	peer, err := signal.NewPeer(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := exchange(ctx, peer, cfg, ex, first)
+	var conn *signal.Conn
+	if offer != nil {
+		conn, err = answer(ctx, peer, cfg, ex, *offer)
+	} else {
+		var theirOffer *signal.Token
+		conn, theirOffer, err = offerFirst(ctx, peer, cfg, ex)
+		if err == nil && theirOffer != nil {
+			_ = peer.Close()
+			if peer, err = signal.NewPeer(cfg); err != nil {
+				return nil, nil, err
+			}
+			conn, err = answer(ctx, peer, cfg, ex, *theirOffer)
+		}
+	}
 	if err != nil {
 		_ = peer.Close()
 		return nil, nil, err
@@ -53,42 +73,45 @@ func Connect(ctx context.Context, cfg signal.Config, ex Exchange) (*signal.Peer,
 	return peer, conn, nil
 }
 
-func exchange(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange, offer *signal.Token) (*signal.Conn, error) {
-	if offer != nil {
-		if err := offer.Check(signal.Offer, cfg.Role, peer.Fingerprint()); err != nil {
-			return nil, err
-		}
-		if err := confirm(ctx, cfg, ex, *offer); err != nil {
-			return nil, err
-		}
-		answer, err := peer.Answer(ctx, *offer)
-		if err != nil {
-			return nil, err
-		}
-		if err := publish(ex, answer); err != nil {
-			return nil, err
-		}
-		return connect(ctx, peer, ex)
+func answer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange, offer signal.Token) (*signal.Conn, error) {
+	if err := offer.Check(signal.Offer, cfg.Role, peer.Fingerprint()); err != nil {
+		return nil, err
 	}
-
-	tok, err := peer.Offer(ctx)
+	if err := confirm(ctx, cfg, ex, offer); err != nil {
+		return nil, err
+	}
+	tok, err := peer.Answer(ctx, offer)
 	if err != nil {
 		return nil, err
 	}
 	if err := publish(ex, tok); err != nil {
 		return nil, err
 	}
-	answer, err := readAnswer(ctx, peer, cfg, ex)
+	return connect(ctx, peer, ex)
+}
+
+// offerFirst publishes our offer and waits for the answer. If the receiving side gets the
+// sender's offer instead (both started), it returns that offer for the caller to answer.
+func offerFirst(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange) (*signal.Conn, *signal.Token, error) {
+	tok, err := peer.Offer(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := publish(ex, tok); err != nil {
+		return nil, nil, err
+	}
+	answer, theirOffer, err := readAnswer(ctx, peer, cfg, ex)
+	if err != nil || theirOffer != nil {
+		return nil, theirOffer, err
 	}
 	if err := confirm(ctx, cfg, ex, answer); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := peer.AcceptAnswer(answer); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return connect(ctx, peer, ex)
+	conn, err := connect(ctx, peer, ex)
+	return conn, nil, err
 }
 
 func publish(ex Exchange, tok signal.Token) error {
@@ -99,24 +122,43 @@ func publish(ex Exchange, tok signal.Token) error {
 	return ex.Publish(tok, text)
 }
 
-func readAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange) (signal.Token, error) {
+func readAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange) (signal.Token, *signal.Token, error) {
 	for {
 		text, err := ex.ReadPeer(ctx)
 		if err != nil {
-			return signal.Token{}, err
+			return signal.Token{}, nil, err
 		}
 		tok, err := signal.Decode(text)
 		if err == nil {
 			err = tok.Check(signal.Answer, cfg.Role, peer.Fingerprint())
 		}
 		if err == nil {
-			return tok, nil
+			return tok, nil, nil
+		}
+		if bothOffered(err, tok, cfg.Role) {
+			if cfg.Role == signal.RoleReceiver {
+				return signal.Token{}, &tok, nil
+			}
+			if ex.Notice != nil {
+				ex.Notice("your peer also started (their token is an offer); they will answer yours: paste their answer")
+			}
+			continue
 		}
 		var te *signal.TokenError
 		if !errors.As(err, &te) || ex.BadToken == nil || !ex.BadToken(err) {
-			return signal.Token{}, err
+			return signal.Token{}, nil, err
 		}
 	}
+}
+
+// bothOffered reports an offer from the opposite role where an answer was expected.
+func bothOffered(err error, tok signal.Token, role signal.Role) bool {
+	var te *signal.TokenError
+	if !errors.As(err, &te) || te.Kind != signal.TokenErrWrongKind || tok.Kind != signal.Offer {
+		return false
+	}
+	return (role == signal.RoleSender && tok.Role == signal.RoleReceiver) ||
+		(role == signal.RoleReceiver && tok.Role == signal.RoleSender)
 }
 
 func confirm(ctx context.Context, cfg signal.Config, ex Exchange, peerTok signal.Token) error {

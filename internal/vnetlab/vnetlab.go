@@ -37,6 +37,7 @@ var (
 // Lab is a WAN router with a STUN/TURN server on it.
 type Lab struct {
 	wan   *vnet.Router
+	logs  logging.LoggerFactory
 	peers int
 }
 
@@ -84,14 +85,16 @@ func New(t testing.TB) *Lab {
 		_ = server.Close()
 		_ = wan.Stop()
 	})
-	return &Lab{wan: wan}
+	return &Lab{wan: wan, logs: logs}
 }
 
 // STUNURL is the lab server as a STUN URL.
 func (l *Lab) STUNURL() string { return "stun:" + ServerIP + ":3478" }
 
 // TURNURL is the lab server in p2pcopy's --turn form.
-func (l *Lab) TURNURL() string { return fmt.Sprintf("turn:%s:%s@%s:3478", TURNUser, TURNPass, ServerIP) }
+func (l *Lab) TURNURL() string {
+	return fmt.Sprintf("turn:%s:%s@%s:3478", TURNUser, TURNPass, ServerIP)
+}
 
 // AddPeer makes a private LAN behind a NAT of the given kind (nil: no NAT, a public address) and
 // returns the network of one host on it. Must be called before the lab's routers carry traffic.
@@ -111,9 +114,10 @@ func (l *Lab) AddPeer(t testing.TB, nat *vnet.NATType) *vnet.Net {
 	}
 	kind := *nat // each router needs its own copy
 	lan, err := vnet.NewRouter(&vnet.RouterConfig{
-		CIDR:      fmt.Sprintf("10.%d.0.0/24", l.peers),
-		StaticIPs: []string{public},
-		NATType:   &kind,
+		CIDR:          fmt.Sprintf("10.%d.0.0/24", l.peers),
+		StaticIPs:     []string{public},
+		NATType:       &kind,
+		LoggerFactory: l.logs,
 	})
 	if err != nil {
 		t.Fatalf("vnet LAN: %v", err)

@@ -1,7 +1,7 @@
 # p2pcopy — see README.md. `make test` is exactly what CI runs.
 GO          ?= go
 BIN         := bin/p2pcopy
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
 
 .PHONY: all build test lint fuzz demo clean

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -315,6 +317,8 @@ func (p *Peer) info() ConnInfo {
 		info.Path = PathRelayed
 		if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
 			info.RelayHost = p.turnHost()
+		} else {
+			info.RelayHost = info.Remote.hostPort() + " (your peer's relay)"
 		}
 	case pair.Local.Typ == webrtc.ICECandidateTypeHost &&
 		(pair.Remote.Typ == webrtc.ICECandidateTypeHost || sameLAN(pair.Local.Address, pair.Remote.Address)):
@@ -347,10 +351,11 @@ func (e Endpoint) String() string {
 	if e.Address == "" {
 		return "unknown"
 	}
-	if strings.Contains(e.Address, ":") {
-		return fmt.Sprintf("[%s]:%d (%s)", e.Address, e.Port, e.Type)
-	}
-	return fmt.Sprintf("%s:%d (%s)", e.Address, e.Port, e.Type)
+	return fmt.Sprintf("%s (%s)", e.hostPort(), e.Type)
+}
+
+func (e Endpoint) hostPort() string {
+	return net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port)))
 }
 
 // Path says how the bytes travel.

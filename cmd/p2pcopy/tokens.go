@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/mdp/qrterminal/v3"
 	"github.com/p2pcopy/p2pcopy/signal"
@@ -18,6 +19,8 @@ type tokenIO struct {
 	g           *globals
 	u           *ui
 	out         io.Writer
+	in          io.Reader
+	startOnce   sync.Once
 	lines       chan lineResult
 	interactive bool
 	closer      io.Closer
@@ -40,20 +43,7 @@ func newTokenIO(env *Env, g *globals, u *ui, out io.Writer, stdinIsData bool) (*
 		}
 		in, t.closer, t.interactive = tty, tty, true
 	}
-	t.lines = make(chan lineResult)
-	go func() {
-		r := bufio.NewReaderSize(in, 64<<10)
-		for {
-			line, err := r.ReadString('\n')
-			if line != "" || err == nil {
-				t.lines <- lineResult{line: strings.TrimRight(line, "\r\n")}
-			}
-			if err != nil {
-				t.lines <- lineResult{err: err}
-				return
-			}
-		}
-	}()
+	t.in = in
 	return t, nil
 }
 
@@ -78,7 +68,29 @@ func (t *tokenIO) publish(tok signal.Token, text string) error {
 	return nil
 }
 
+// startReading reads lines in the background from the first time a line is wanted, never
+// before: when stdin carries the data being sent, not one byte of it may be taken.
+func (t *tokenIO) startReading() {
+	t.startOnce.Do(func() {
+		t.lines = make(chan lineResult)
+		go func() {
+			r := bufio.NewReaderSize(t.in, 64<<10)
+			for {
+				line, err := r.ReadString('\n')
+				if line != "" || err == nil {
+					t.lines <- lineResult{line: strings.TrimRight(line, "\r\n")}
+				}
+				if err != nil {
+					t.lines <- lineResult{err: err}
+					return
+				}
+			}
+		}()
+	})
+}
+
 func (t *tokenIO) next(ctx context.Context) (string, error) {
+	t.startReading()
 	select {
 	case r := <-t.lines:
 		return r.line, r.err

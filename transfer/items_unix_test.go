@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -76,13 +77,49 @@ func TestFileItems(t *testing.T) {
 	}
 }
 
+// TestFileItemsPermission: an unreadable file is reported before connecting. Root reads
+// everything, so as root the check re-runs itself as user nobody.
 func TestFileItemsPermission(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root can read everything")
+	if dir := os.Getenv("P2PCOPY_TEST_PERMISSION_DIR"); dir != "" {
+		checkUnreadable(t, dir)
+		return
 	}
 	src := filepath.Join(t.TempDir(), "photos")
 	writeFile(t, filepath.Join(src, "x.jpg"), []byte("x"))
-	os.Chmod(filepath.Join(src, "x.jpg"), 0)
+	if err := os.Chmod(filepath.Join(src, "x.jpg"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		checkUnreadable(t, src)
+		return
+	}
+	for d := src; d != "/"; d = filepath.Dir(d) { // let nobody reach the directory
+		if d == os.TempDir() {
+			break
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test binary sits in a directory only root may enter: run a copy.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(filepath.Dir(src), "transfer.test")
+	if err := os.WriteFile(exe, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^TestFileItemsPermission$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "P2PCOPY_TEST_PERMISSION_DIR="+src)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+}
+
+func checkUnreadable(t *testing.T, src string) {
+	t.Helper()
 	_, _, err := FileItems(src)
 	if want := "cannot read " + filepath.Join(src, "x.jpg") + ": permission denied"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)

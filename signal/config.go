@@ -37,12 +37,38 @@ type Config struct {
 	IncludeLoopback bool
 	// DisableMDNS stops resolving peers' .local candidates (networks without multicast, e.g. vnet).
 	DisableMDNS bool
+	// StallTimeout is how long a connection may carry no packets at all (a Wi-Fi blip, a network
+	// change) before it is given up; zero means DefaultStallTimeout.
+	StallTimeout time.Duration
 	// Role is what this side does with files; it is written into the token so that two senders or
 	// two receivers are told so before they try to connect.
 	Role Role
 	// Summary of what is offered, written into the sender's token.
 	Summary *Summary
 }
+
+// DefaultStallTimeout is how long an established connection may be silent before it fails.
+const DefaultStallTimeout = 30 * time.Second
+
+// iceTimeouts derives pion's ICE timers from the stall timeout: "disconnected" after a few silent
+// seconds (keep-alives every second make that quick to notice), "failed" once the whole stall
+// timeout has passed without a packet.
+func (c Config) iceTimeouts() (disconnected, failed, keepalive time.Duration) {
+	stall := c.stallTimeout()
+	disconnected = min(5*time.Second, stall/2)
+	return disconnected, stall - disconnected, time.Second
+}
+
+func (c Config) stallTimeout() time.Duration {
+	if c.StallTimeout <= 0 {
+		return DefaultStallTimeout
+	}
+	return c.StallTimeout
+}
+
+// sctpRTOMax caps SCTP's retransmission back-off so that, when packets flow again after an
+// outage, the stalled data is resent within seconds rather than after up to a minute.
+const sctpRTOMax = 2500 * time.Millisecond
 
 func (c Config) gatherTimeout() time.Duration {
 	if c.GatherTimeout <= 0 {

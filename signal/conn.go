@@ -19,6 +19,9 @@ type Conn struct {
 	low       chan struct{} // a token arrives when the buffered amount fell below lowWater
 	closed    chan struct{}
 	closeOnce sync.Once
+	lostOnce  sync.Once
+	lost      error // why the connection died, set before closed is closed
+
 
 	// Info says how the connection was made.
 	Info ConnInfo
@@ -26,7 +29,28 @@ type Conn struct {
 
 // ReadMsg reads one whole message into buf.
 func (c *Conn) ReadMsg(buf []byte) (int, error) {
-	return c.raw.Read(buf)
+	n, err := c.raw.Read(buf)
+	if err != nil {
+		err = c.reason(err)
+	}
+	return n, err
+}
+
+// lose records why the connection died; the first reason wins.
+func (c *Conn) lose(why error) {
+	c.lostOnce.Do(func() { c.lost = why })
+}
+
+// reason replaces a low-level error with the recorded cause, if the connection died.
+func (c *Conn) reason(err error) error {
+	select {
+	case <-c.closed:
+		if c.lost != nil {
+			return c.lost
+		}
+	default:
+	}
+	return err
 }
 
 // WriteMsg sends one message, first waiting while more than highWater bytes are buffered, so a
@@ -36,16 +60,18 @@ func (c *Conn) WriteMsg(p []byte) error {
 		select {
 		case <-c.low:
 		case <-c.closed:
-			return ErrClosed
+			return c.reason(ErrClosed)
 		}
 	}
 	select {
 	case <-c.closed:
-		return ErrClosed
+		return c.reason(ErrClosed)
 	default:
 	}
-	_, err := c.raw.Write(p)
-	return err
+	if _, err := c.raw.Write(p); err != nil {
+		return c.reason(err)
+	}
+	return nil
 }
 
 // Close closes the channel; pending reads and writes return.

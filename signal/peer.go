@@ -82,6 +82,8 @@ func NewPeer(cfg Config) (*Peer, error) {
 	se.SetICECredentials(ufrag, pwd)
 	se.SetSTUNGatherTimeout(cfg.gatherTimeout())
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
+	se.SetICETimeouts(cfg.iceTimeouts())
+	se.SetSCTPRTOMax(sctpRTOMax)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if cfg.DisableMDNS {
@@ -252,7 +254,14 @@ func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
 	go func() {
 		select {
 		case <-p.failed:
+			// Closing the stream alone does not wake a reader blocked on a dead association:
+			// close the whole connection so every pending read and write returns.
+			c.lose(fmt.Errorf("no packets from your peer for %v: its network went away or it quit", p.cfg.stallTimeout()))
+			c.shutdown()
+			_ = p.pc.Close()
+			return
 		case <-p.closed:
+			c.lose(errors.New("the connection was closed"))
 		case <-c.closed:
 			return
 		}

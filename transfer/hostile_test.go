@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,11 +91,21 @@ func sum(data string) string {
 // that nothing was written outside dst.
 func hostile(t *testing.T, opts ReceiveOptions, script func(p *rawPeer)) (*errorMsg, string, error) {
 	t.Helper()
+	return hostileIn(t, opts, nil, script)
+}
+
+// hostileIn is hostile with setup, if not nil, preparing the output directory dst
+// first (parent/outside/keep.txt exists then).
+func hostileIn(t *testing.T, opts ReceiveOptions, setup func(dst string), script func(p *rawPeer)) (*errorMsg, string, error) {
+	t.Helper()
 	parent := t.TempDir()
 	dst := filepath.Join(parent, "dst")
 	os.MkdirAll(dst, 0o755)
 	writeFile(t, filepath.Join(parent, "outside/keep.txt"), []byte("keep"))
 	opts.Dir = dst
+	if setup != nil {
+		setup(dst)
+	}
 
 	a, b := Pipe()
 	errc := make(chan error, 1)
@@ -136,13 +147,313 @@ func hostile(t *testing.T, opts ReceiveOptions, script func(p *rawPeer)) (*error
 }
 
 func TestHostileSender(t *testing.T) {
+	// An existing file that the receiver offers as complete (same size as the entry).
+	existing := func(t *testing.T, dst string) { writeFile(t, filepath.Join(dst, "keep.txt"), []byte("same")) }
+	offersExisting := func(p *rawPeer) {
+		p.hello()
+		p.manifest(file("keep.txt", 4))
+		a := p.accept()
+		if want := []resumeReq{{I: 0, Offset: 4, SHA256: sum("same")}}; !slices.Equal(a.Resume, want) {
+			p.t.Errorf("A.resume = %+v, want %+v", a.Resume, want)
+		}
+	}
+	long := strings.Repeat("a", 10_000)
 	cases := []struct {
 		name   string
-		script func(p *rawPeer)
-		code   string
-		msg    string
-		left   []string // what must be in dst afterwards
+		limits Limits                         // default: MaxEntries 3
+		setup  func(t *testing.T, dst string) // prepares the output directory
+		script func(p *rawPeer)               //
+		code   string                         //
+		msg    string                         // "DST" stands for the output directory
+		left   []string                       // what must be in dst afterwards
 	}{
+		{
+			name: "drive letter",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("C:/Windows/evil.dll", 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "C:/Windows/evil.dll": it contains a drive letter`,
+		},
+		{
+			name: "drive letter inside",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(wireEntry{Path: "d", Kind: KindDir}, file("d/c:evil", 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "d/c:evil": it contains a drive letter`,
+		},
+		{
+			name: "NUL in a name",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a\x00/../../outside/keep.txt", 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "a\x00/../../outside/keep.txt": it contains a NUL character`,
+		},
+		{
+			name: "backslash traversal",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file(`..\outside\keep.txt`, 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "..\\outside\\keep.txt": it contains a backslash`,
+		},
+		{
+			name: "reserved name",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(wireEntry{Path: "d", Kind: KindDir}, file("d/CON.txt", 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "d/CON.txt": it contains a name reserved on Windows`,
+		},
+		{
+			name: "name of 10000 bytes",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file(long, 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "` + long[:120] + `"…: it is longer than 4096 bytes`,
+		},
+		{
+			name: "component of 300 bytes",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file(long[:300], 1))
+			},
+			code: CodeUnsafePath,
+			msg:  `refusing the transfer: unsafe path "` + long[:120] + `"…: a component is longer than 255 bytes`,
+		},
+		{
+			name: "absurd size",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("huge", 1<<62))
+			},
+			code: CodeLimit,
+			msg:  "refusing the transfer: it is larger than this receiver's limit of 1.1 PB",
+		},
+		{
+			name:   "sizes that overflow",
+			limits: Limits{MaxEntries: 3, MaxTotalBytes: math.MaxInt64},
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", math.MaxInt64), file("b", 1))
+			},
+			code: CodeLimit,
+			msg:  "refusing the transfer: it is larger than this receiver's limit of 9.2 EB",
+		},
+		{
+			name: "negative size",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("neg", -5))
+			},
+			code: CodeProtocol,
+			msg:  `the peer sent an invalid manifest (M) message: entry "neg" has a negative size`,
+		},
+		{
+			name: "unknown size for a file",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", -1))
+			},
+			code: CodeProtocol,
+			msg:  `the peer sent an invalid manifest (M) message: entry "a" has a negative size`,
+		},
+		{
+			name: "stream size below -1",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(wireEntry{Path: "s", Kind: KindStream, Size: -2})
+			},
+			code: CodeProtocol,
+			msg:  `the peer sent an invalid manifest (M) message: entry "s" has a negative size`,
+		},
+		{
+			name:  "symlink to a directory outside",
+			setup: func(t *testing.T, dst string) { os.Symlink("../outside", filepath.Join(dst, "link")) },
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("link/keep.txt", 4))
+			},
+			code: CodeUnsafePath,
+			msg:  "link in DST is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory",
+			left: []string{"link -> ../outside"},
+		},
+		{
+			name: "symlink deeper down",
+			setup: func(t *testing.T, dst string) {
+				os.MkdirAll(filepath.Join(dst, "a/b"), 0o755)
+				os.Symlink("../../../outside", filepath.Join(dst, "a/b/c"))
+			},
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(wireEntry{Path: "a", Kind: KindDir}, wireEntry{Path: "a/b", Kind: KindDir}, file("a/b/c/x", 1))
+			},
+			code: CodeUnsafePath,
+			msg:  "a/b/c in DST is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory",
+			left: []string{"a/", "a/b/", "a/b/c -> ../../../outside"},
+		},
+		{
+			// Same size as its target: it must not be taken for a complete file.
+			name:  "symlink to a file outside",
+			setup: func(t *testing.T, dst string) { os.Symlink("../outside/keep.txt", filepath.Join(dst, "keep.txt")) },
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("keep.txt", 4))
+			},
+			code: CodeExists,
+			msg:  "keep.txt already exists in DST; use --overwrite to replace it, or -o to choose another directory",
+			left: []string{"keep.txt -> ../outside/keep.txt"},
+		},
+		{
+			name:  "symlink as the partial file",
+			setup: func(t *testing.T, dst string) { os.Symlink("../outside/keep.txt", filepath.Join(dst, "a"+partSuffix)) },
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", 9))
+			},
+			code: CodeExists,
+			msg:  "a.p2pcopy-part exists in DST and is not a regular file; remove it or use -o to choose another directory",
+			left: []string{"a.p2pcopy-part -> ../outside/keep.txt"},
+		},
+		{
+			name:  "data after resuming an existing file at its end",
+			setup: existing,
+			script: func(p *rawPeer) {
+				offersExisting(p)
+				p.send('S', startMsg{I: 0, Offset: 4})
+				p.send('D', "more")
+				p.send('F', fileEndMsg{I: 0, SHA256: sum("samemore")})
+			},
+			code: CodeProtocol,
+			msg:  "the peer sent more data for keep.txt than the 4 bytes it announced",
+			left: []string{"keep.txt=same"},
+		},
+		{
+			name:  "wrong hash after resuming an existing file at its end",
+			setup: existing,
+			script: func(p *rawPeer) {
+				offersExisting(p)
+				p.send('S', startMsg{I: 0, Offset: 4})
+				p.send('F', fileEndMsg{I: 0, SHA256: sum("evil")})
+			},
+			code: CodeVerify,
+			msg:  "keep.txt failed verification (sha256 mismatch); the existing file was left as it was; run the transfer again",
+			left: []string{"keep.txt=same"},
+		},
+		{
+			name:  "restarting over an existing file",
+			setup: existing,
+			script: func(p *rawPeer) {
+				offersExisting(p)
+				p.send('S', startMsg{I: 0})
+				p.send('D', "evil")
+				p.send('F', fileEndMsg{I: 0, SHA256: sum("evil")})
+				p.send('E', "{}")
+			},
+			code: CodeExists,
+			msg:  "keep.txt already exists in DST; use --overwrite to replace it, or -o to choose another directory",
+			left: []string{"keep.txt=same"},
+		},
+		{
+			name:  "resuming an existing file in its middle",
+			setup: existing,
+			script: func(p *rawPeer) {
+				offersExisting(p)
+				p.send('S', startMsg{I: 0, Offset: 2})
+			},
+			code: CodeProtocol,
+			msg:  "the peer wants to resume keep.txt at byte 2, but 4 bytes were offered",
+			left: []string{"keep.txt=same"},
+		},
+		{
+			name: "second hello",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.send('H', `{"v":1,"role":"send"}`)
+			},
+			code: CodeProtocol,
+			msg:  "the peer sent a hello (H) message where a manifest (M) message was expected",
+		},
+		{
+			name: "manifest during the transfer",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", 1))
+				p.accept()
+				p.manifest(file("b", 1))
+			},
+			code: CodeProtocol,
+			msg:  "the peer sent a manifest (M) message during the transfer",
+		},
+		{
+			name: "file end without start",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", 0))
+				p.accept()
+				p.send('F', fileEndMsg{I: 0, SHA256: sum("")})
+			},
+			code: CodeProtocol,
+			msg:  "the peer ended entry 0, which was not started",
+		},
+		{
+			name: "file end for another entry",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", 1), file("b", 1))
+				p.accept()
+				p.send('S', startMsg{I: 0})
+				p.send('D', "x")
+				p.send('F', fileEndMsg{I: 1, SHA256: sum("x")})
+			},
+			code: CodeProtocol,
+			msg:  "the peer ended entry 1 while a was being received",
+		},
+		{
+			name: "end in the middle of a file",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a", 2))
+				p.accept()
+				p.send('S', startMsg{I: 0})
+				p.send('D', "x")
+				p.send('E', "{}")
+			},
+			code: CodeProtocol,
+			msg:  "the peer ended the transfer in the middle of a",
+		},
+		{
+			name: "peer closes right after start",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a.txt", 10))
+				p.accept()
+				p.send('S', startMsg{I: 0})
+				p.c.Close()
+			},
+			code: CodeIO,
+			msg:  "connection to peer lost while receiving a.txt, 0 bytes of 10 bytes received (the peer closed the connection)",
+		},
+		{
+			name: "peer closes after the accept",
+			script: func(p *rawPeer) {
+				p.hello()
+				p.manifest(file("a.txt", 10))
+				p.accept()
+				p.c.Close()
+			},
+			code: CodeIO,
+			msg:  "connection to peer lost before the transfer finished (the peer closed the connection)",
+		},
 		{
 			name: "path traversal",
 			script: func(p *rawPeer) {
@@ -408,11 +719,21 @@ func TestHostileSender(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			x, dst, err := hostile(t, ReceiveOptions{Limits: Limits{MaxEntries: 3}}, c.script)
+			limits := c.limits
+			if limits == (Limits{}) {
+				limits.MaxEntries = 3
+			}
+			var dst string
+			x, _, err := hostileIn(t, ReceiveOptions{Limits: limits}, func(d string) {
+				if dst = d; c.setup != nil {
+					c.setup(t, d)
+				}
+			}, c.script)
+			msg := strings.ReplaceAll(c.msg, "DST", dst)
 			remote := c.name == "peer reports an error"
-			wantError(t, "recv", err, c.code, remote, c.msg)
+			wantError(t, "recv", err, c.code, remote, msg)
 			if !remote && c.code != CodeIO {
-				if x == nil || x.Code != c.code || x.Message != c.msg {
+				if x == nil || x.Code != c.code || x.Message != msg {
 					t.Errorf("the receiver sent X %+v", x)
 				}
 			}
@@ -448,10 +769,53 @@ func TestHostileSenderDeepPaths(t *testing.T) {
 	}
 }
 
+// TestHostileSenderMillionEntries: a manifest of a million entries is refused by the
+// default limit of 200 000 entries as soon as a message takes it over the limit: the
+// receiver keeps at most that many entries and stops reading. (Each M message is
+// decoded whole, at most MaxMessageSize bytes, before its entries are counted.)
+func TestHostileSenderMillionEntries(t *testing.T) {
+	const n = 1_000_000
+	sent, accepted := 0, 0
+	start := time.Now()
+	x, _, err := hostile(t, ReceiveOptions{}, func(p *rawPeer) {
+		p.hello()
+		var msg []byte
+		for i := 0; i < n; {
+			msg = append(msg[:0], `M{"entries":[`...)
+			for first := true; i < n && len(msg) < MaxMessageSize-100; i, first = i+1, false {
+				if !first {
+					msg = append(msg, ',')
+				}
+				msg = fmt.Appendf(msg, `{"path":"f%07d","kind":"file","size":1}`, i)
+			}
+			msg = fmt.Appendf(msg, `],"more":%v}`, i < n)
+			sent++
+			if p.c.WriteMsg(msg) == nil {
+				accepted++
+			}
+		}
+	})
+	msg := "refusing the transfer: it has more than 200000 entries, this receiver's limit"
+	wantError(t, "recv", err, CodeLimit, false, msg)
+	if x == nil || x.Code != CodeLimit || x.Message != msg {
+		t.Errorf("the receiver sent X %+v", x)
+	}
+	d := time.Since(start)
+	t.Logf("refused after %v; %d of %d M messages were accepted by the connection", d, accepted, sent)
+	if accepted > sent/2 {
+		t.Errorf("the receiver read %d of %d M messages", accepted, sent)
+	}
+	if d > 30*time.Second {
+		t.Errorf("refusing took %v", d)
+	}
+}
+
 // FuzzReceive feeds the receiver (writing into a directory, or to Stdout) a hello
 // followed by arbitrary messages (each prefixed with a 2-byte length in the fuzz input)
-// and checks that it returns an *Error or succeeds, never panics, and writes nothing
-// outside its directory.
+// and checks that it returns an *Error or succeeds, never panics, writes nothing
+// outside its directory and never overwrites an existing file. The directory holds
+// x = "hello" (offered as complete for an entry "x" of 5 bytes) and a partial file
+// y.p2pcopy-part = "hel" (offered for an entry "y" of 3 bytes or more).
 func FuzzReceive(f *testing.F) {
 	enc := func(msgs ...string) []byte {
 		var b []byte
@@ -467,35 +831,50 @@ func FuzzReceive(f *testing.F) {
 		`F{"i":0,"sha256":"`+sum("abcdef")+`"}`, "E{}"))
 	f.Add(false, enc(`M{"entries":[{"path":"../x","kind":"file","size":1}]}`))
 	f.Add(false, enc(`M{"entries":[{"path":"a","kind":"file","size":1}]}`, `S{"i":0,"offset":0}`, "Dxy"))
+	f.Add(false, enc(`M{"entries":[{"path":"x","kind":"file","size":5},{"path":"y","kind":"file","size":6}],"more":false}`,
+		`S{"i":0,"offset":5}`, `F{"i":0,"sha256":"`+sum("hello")+`"}`,
+		`S{"i":1,"offset":3}`, "Dlo!", `F{"i":1,"sha256":"`+sum("hello!")+`"}`, "E{}"))
+	f.Add(false, enc(`M{"entries":[{"path":"x","kind":"file","size":5}],"more":false}`,
+		`S{"i":0,"offset":0}`, "Dworld", `F{"i":0,"sha256":"`+sum("world")+`"}`, "E{}"))
 	f.Fuzz(func(t *testing.T, stdout bool, in []byte) {
 		parent := t.TempDir()
 		dst := filepath.Join(parent, "dst")
 		os.Mkdir(dst, 0o755)
+		writeFile(t, filepath.Join(dst, "x"), []byte("hello"))
+		writeFile(t, filepath.Join(dst, "y"+partSuffix), []byte("hel"))
 		opts := ReceiveOptions{Dir: dst, Limits: Limits{MaxEntries: 100}}
 		if stdout {
 			opts.Stdout = io.Discard
 		}
-		a, b := Pipe()
-		errc := make(chan error, 1)
-		go func() {
-			_, err := Receive(context.Background(), b, opts)
-			errc <- err
-		}()
-		a.WriteMsg([]byte(`H{"v":1,"role":"send"}`))
+		// The sender's messages, then io.EOF. (Not a Pipe: closing its end right after
+		// writing would also close its reading side, and the receiver's H would fail.)
+		c := newScriptConn(t)
+		c.add(false, []byte(`H{"v":1,"role":"send"}`))
 		for len(in) >= 2 {
 			n := min(int(in[0])<<8|int(in[1]), len(in)-2)
-			a.WriteMsg(in[2 : 2+n])
+			c.add(false, in[2:2+n])
 			in = in[2+n:]
 		}
-		a.Close()
-		if err := <-errc; err != nil {
-			if _, ok := err.(*Error); !ok {
+		errc := make(chan error, 1)
+		go func() {
+			_, err := Receive(context.Background(), c, opts)
+			errc <- err
+		}()
+		select {
+		case err := <-errc:
+			if _, ok := err.(*Error); err != nil && !ok {
 				t.Fatalf("error %T: %v", err, err)
 			}
+		case <-time.After(10 * time.Second):
+			c.Close()
+			t.Fatal("Receive did not return")
 		}
 		entries, _ := os.ReadDir(parent)
 		if len(entries) != 1 || entries[0].Name() != "dst" {
 			t.Fatalf("written outside the directory: %v", entries)
+		}
+		if b, err := os.ReadFile(filepath.Join(dst, "x")); err != nil || string(b) != "hello" {
+			t.Fatalf("the existing file x was overwritten: %q, %v", b, err)
 		}
 	})
 }
@@ -505,10 +884,16 @@ func hostileReceiver(t *testing.T, script func(p *rawPeer)) error {
 	t.Helper()
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "a.bin"), randomBytes(10_000_000, 9))
+	return hostileReceiverItems(t, fileItems(t, filepath.Join(src, "a.bin")), script)
+}
+
+// hostileReceiverItems runs Send of items against a hand-written receiver.
+func hostileReceiverItems(t *testing.T, items []Item, script func(p *rawPeer)) error {
+	t.Helper()
 	a, b := Pipe()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := Send(context.Background(), a, fileItems(t, filepath.Join(src, "a.bin")), SendOptions{})
+		_, err := Send(context.Background(), a, items, SendOptions{})
 		errc <- err
 	}()
 	p := &rawPeer{t: t, c: b, buf: make([]byte, MaxMessageSize)}
@@ -539,6 +924,53 @@ func TestHostileReceiver(t *testing.T) {
 	wantError(t, "send", err, CodeProtocol, false, "the peer asked to resume entry 7, but the transfer has 1 entries")
 
 	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":-1,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent an invalid accept (A) message: negative index or offset")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":-1,"offset":1,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent an invalid accept (A) message: negative index or offset")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":1e30,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent a malformed accept (A) message: "+
+		"json: cannot unmarshal number 1e30 into Go struct field resumeReq.resume.offset of type int64")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":1,"sha256":"../../etc/passwd"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent an invalid accept (A) message: sha256 is not 64 hex digits")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":1,"sha256":"`+sum("")+`"},{"i":0,"offset":2,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer asked to resume a.bin twice")
+
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "d/a.bin"), []byte("a"))
+	err = hostileReceiverItems(t, fileItems(t, filepath.Join(src, "d")), func(p *rawPeer) {
+		p.send('A', `{"resume":[{"i":0,"offset":1,"sha256":"`+sum("")+`"}]}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer asked to resume d, which is a directory")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('S', `{"i":0,"offset":0}`)
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent a start (S) message where a accept (A) message was expected")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
+		p.send('A', `{"resume":[]}`)
+		p.send('D', "unexpected")
+		for typ := byte(1); typ != 0; {
+			typ, _ = p.recv()
+		}
+	})
+	wantError(t, "send", err, CodeProtocol, false, "the peer sent a data (D) message while a.bin was being sent")
+
+	err = hostileReceiver(t, func(p *rawPeer) {
 		p.send('A', `{"resume":[]}`)
 		p.recv() // S
 		p.recv() // D
@@ -566,5 +998,5 @@ func TestHostileReceiver(t *testing.T) {
 		p.c.Close() // no C
 	})
 	wantError(t, "send", err, CodeIO, false, "connection to peer lost before the receiver confirmed that everything arrived "+
-		"(the peer closed the connection); the files may have arrived: check on the receiving side")
+		"(the peer closed the connection); they may all have arrived (check on the receiving side); otherwise run both commands again to resume")
 }

@@ -56,7 +56,10 @@ type ReceiveOptions struct {
 	// written as the peer sent it: strip control characters before showing it on a
 	// terminal.
 	Text io.Writer
-	// Overwrite allows replacing existing files.
+	// Overwrite allows replacing existing files. Without it an existing file is never
+	// replaced: a regular file of exactly an entry's size is kept if its content turns
+	// out to be the entry's (a run repeated after an interruption); any other existing
+	// file makes the transfer fail with code "exists".
 	Overwrite bool
 	Limits    Limits
 	// Confirm, if set, is called once the whole manifest arrived and passed the safety
@@ -152,8 +155,11 @@ type planned struct {
 	part     string    // native path of the partial file
 	target   target    //
 	exists   bool      // the final name exists (a directory we merge into, or a file to overwrite)
-	partSize int64     // usable bytes of an existing partial file (at most Size)
-	resume   hash.Hash // SHA-256 of the first partSize bytes, when offered in A
+	complete bool      // the final name is a regular file of exactly Size bytes (KindFile): maybe already received
+	partSize int64     // bytes offered in A: Size for a complete candidate, else the usable bytes of a partial file
+	offer    bool      // check chose to offer partSize bytes in A (if they can be hashed)
+	offered  bool      // partSize bytes were offered in A
+	resume   hash.Hash // SHA-256 of the first partSize bytes, when offered in A (until S)
 }
 
 type receiver struct {
@@ -278,32 +284,31 @@ func (r *receiver) confirm() error {
 	return nil
 }
 
-// prepare hashes the partial files that can be resumed and creates the directories.
-// It returns the A message.
+// prepare hashes what check chose to offer for resuming (partial files and complete
+// candidates) and creates the directories. It returns the A message.
 func (r *receiver) prepare() (acceptMsg, error) {
 	a := acceptMsg{Resume: []resumeReq{}}
-	budget := MaxMessageSize - 64
 	buf := make([]byte, 64<<10)
 	for i := range r.plan {
 		p := &r.plan[i]
-		if p.target != toFile || p.partSize <= 0 {
+		if !p.offer {
 			continue
 		}
-		const entryCost = 100 // {"i":…,"offset":…,"sha256":"…"}, generously
-		if budget < entryCost {
-			p.partSize = 0 // too many to offer in one A message: start over
-			continue
+		name := p.part
+		if p.complete {
+			name = p.name
 		}
-		h, err := r.hashPart(p, buf)
+		h, err := r.hashFile(name, p.partSize, buf)
 		if err != nil {
 			if r.s.ctx.Err() != nil {
 				return a, r.s.cancelled()
 			}
-			p.partSize = 0 // unreadable: start over (and fail then if it cannot be written)
+			// Unreadable: a partial file is started over (and fails then if it cannot
+			// be written); a complete candidate is received again and compared at F.
+			p.offer, p.partSize = false, 0
 			continue
 		}
-		budget -= entryCost
-		p.resume = h
+		p.offered, p.resume = true, h
 		a.Resume = append(a.Resume, resumeReq{I: i, Offset: p.partSize, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
 	for i := range r.plan {
@@ -316,14 +321,15 @@ func (r *receiver) prepare() (acceptMsg, error) {
 	return a, nil
 }
 
-func (r *receiver) hashPart(p *planned, buf []byte) (hash.Hash, error) {
-	f, err := r.root.Open(p.part)
+// hashFile returns the SHA-256 of the first n bytes of the file name in the root.
+func (r *receiver) hashFile(name string, n int64, buf []byte) (hash.Hash, error) {
+	f, err := r.root.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	for n := p.partSize; n > 0; {
+	for n > 0 {
 		if err := r.s.ctx.Err(); err != nil {
 			return nil, err
 		}

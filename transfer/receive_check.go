@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 )
 
 // partName returns the name of the partial file for name: NAME.p2pcopy-part, with the
@@ -27,8 +30,10 @@ func partName(name string) string {
 }
 
 // check decides where each entry goes and refuses the transfer if anything is wrong:
-// more than one entry for standard output, paths through symlinks, existing files,
-// not enough free space. Nothing is written.
+// more than one entry for standard output, paths through symlinks, existing files
+// (except complete candidates: regular files of exactly the announced size, which are
+// offered for resuming at their end), not enough free space. It chooses what A offers.
+// Nothing is written.
 func (r *receiver) check() error {
 	outputs := 0
 	for i := range r.plan {
@@ -84,6 +89,7 @@ func (r *receiver) check() error {
 		}
 		return newError(CodeExists, "%s and %d other files already exist in %s; use --overwrite to replace them, or -o to choose another directory", existing[0], len(existing)-1, r.dirName())
 	}
+	r.chooseOffers()
 	return r.checkSpace()
 }
 
@@ -145,6 +151,10 @@ func (r *receiver) checkFinal(p *planned, dirs map[string]dirState, existing *[]
 		dirs[p.Path] = dirExists
 	case fi.IsDir():
 		return newError(CodeExists, "%s already exists in %s as a directory; move it away or use -o to choose another directory", p.Path, r.dirName())
+	case p.Kind == KindFile && fi.Mode().IsRegular() && fi.Size() == p.Size:
+		// Probably received by an earlier run that was interrupted later: offered in A as
+		// complete, kept if the sender's hash matches, refused (unless Overwrite) if not.
+		p.exists, p.complete = true, true
 	default:
 		p.exists = true
 		*existing = append(*existing, p.Path)
@@ -161,19 +171,78 @@ func (r *receiver) checkPart(p *planned) error {
 		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", filepath.ToSlash(p.part), r.dirName(), cause(err)), err: err}
 	case !fi.Mode().IsRegular():
 		return newError(CodeExists, "%s exists in %s and is not a regular file; remove it or use -o to choose another directory", filepath.ToSlash(p.part), r.dirName())
-	case p.Kind == KindFile:
+	case p.Kind == KindFile && !p.complete: // the final name takes precedence over a partial file
 		p.partSize = min(fi.Size(), p.Size)
 	}
 	return nil
 }
 
-func (r *receiver) checkSpace() error {
-	var need int64
-	for _, p := range r.plan {
-		if p.target == toFile && p.Size > 0 {
-			need += p.Size - p.partSize
+// acceptOverhead is the size of an A message without offers: A{"resume":[]}.
+const acceptOverhead = len(`A{"resume":[]}`)
+
+// offerCost is the size of one offer in an A message, with its separating comma:
+// {"i":I,"offset":OFFSET,"sha256":"64 hex digits"},
+func offerCost(i int, offset int64) int {
+	return len(`{"i":,"offset":,"sha256":""},`) + len(strconv.Itoa(i)) + len(strconv.FormatInt(offset, 10)) + 2*sha256.Size
+}
+
+// chooseOffers decides what A offers for resuming: the usable bytes of partial files
+// and the complete candidates (final names that already hold Size bytes). A single A
+// message must not exceed MaxMessageSize, which leaves room for about 2,200 to 2,600
+// offers depending on the digits of the indices and offsets. When more could be
+// offered, the largest are (they save the most); for the others:
+//   - a partial file is started over: it is truncated when the entry's S{i, 0} arrives;
+//   - a complete candidate is received again into its partial file and, once verified,
+//     compared with the existing file (see finish): if identical, the existing file is
+//     kept and the partial file removed; if not, the transfer fails with "exists"
+//     unless Overwrite. An existing file is never overwritten without Overwrite, and
+//     the re-run still finishes, at the cost of sending those files again.
+func (r *receiver) chooseOffers() {
+	type offer struct {
+		i      int
+		offset int64
+	}
+	var offers []offer
+	for i := range r.plan {
+		p := &r.plan[i]
+		switch {
+		case p.target != toFile:
+		case p.complete && p.Size > 0:
+			offers = append(offers, offer{i, p.Size})
+		case !p.complete && p.partSize > 0:
+			offers = append(offers, offer{i, p.partSize})
+		}
+		// An empty complete candidate needs no offer: S{i, 0} is S{i, Size}.
+	}
+	slices.SortStableFunc(offers, func(a, b offer) int { return cmp.Compare(b.offset, a.offset) })
+	budget := MaxMessageSize - acceptOverhead
+	full := false
+	for _, o := range offers {
+		p := &r.plan[o.i]
+		if cost := offerCost(o.i, o.offset); !full && cost <= budget {
+			budget -= cost
+			p.offer, p.partSize = true, o.offset
+		} else {
+			full = true // from here on nothing is offered, so only the largest are
+			p.partSize = 0
 		}
 	}
+}
+
+func (r *receiver) checkSpace() error {
+	var need, again int64
+	for _, p := range r.plan {
+		switch {
+		case p.target != toFile || p.Size <= 0:
+		case p.complete && !p.offer:
+			// Received again into a partial file that is removed once found identical
+			// (or that makes the transfer fail): one at a time.
+			again = max(again, p.Size)
+		default:
+			need += p.Size - p.partSize // 0 for an offered complete candidate
+		}
+	}
+	need += again
 	if need <= 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ type incoming struct {
 	f       *os.File // the partial file, for toFile
 	h       hash.Hash
 	written int64 // content bytes held, including a resumed prefix
+	keep    bool  // a complete candidate resumed at its end: the existing file is kept as it is
 }
 
 // receiveData handles S, D, F until E.
@@ -115,12 +117,19 @@ func (r *receiver) open(i int, offset int64) (*incoming, error) {
 		c.h = sha256.New()
 	}
 	p.resume = nil
-	switch p.target {
-	case toStdout:
+	switch {
+	case p.complete && offset == p.Size:
+		// The existing file already is the entry (an empty one trivially): keep it. F
+		// must still carry its hash; a D message is "more data than announced".
+		c.keep, c.w = true, io.Discard
+	case p.complete && p.offered && !r.opts.Overwrite:
+		// The sender's content differs from the existing file of the same size.
+		return nil, newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
+	case p.target == toStdout:
 		c.w = r.opts.Stdout
-	case toText:
+	case p.target == toText:
 		c.w = r.opts.Text
-	case toFile:
+	case p.target == toFile:
 		f, err := r.openPart(p, offset)
 		if err != nil {
 			return nil, r.writeError(c, err)
@@ -177,8 +186,12 @@ func (r *receiver) finish(c *incoming, sum string) error {
 	if p.Size >= 0 && c.written != p.Size {
 		return protocolError("the peer ended %s after %d of the %d bytes it announced", p.Path, c.written, p.Size)
 	}
-	if !strings.EqualFold(hex.EncodeToString(c.h.Sum(nil)), sum) {
-		if c.f == nil {
+	got := c.h.Sum(nil)
+	if !strings.EqualFold(hex.EncodeToString(got), sum) {
+		switch {
+		case c.keep:
+			return newError(CodeVerify, "%s failed verification (sha256 mismatch); the existing file was left as it was; run the transfer again", p.Path)
+		case c.f == nil:
 			return newError(CodeVerify, "%s failed verification (sha256 mismatch); what was written to the output is damaged; run the transfer again", p.Path)
 		}
 		return newError(CodeVerify, "%s failed verification (sha256 mismatch); nothing was saved under that name; run the transfer again", p.Path)
@@ -189,28 +202,54 @@ func (r *receiver) finish(c *incoming, sum string) error {
 		if err != nil {
 			return r.writeError(c, err)
 		}
-		_ = r.root.Chmod(p.part, modeOr(p.Mode, 0o644))
-		if !p.ModTime.IsZero() {
-			_ = r.root.Chtimes(p.part, p.ModTime, p.ModTime)
-		}
-		if !r.opts.Overwrite {
-			if _, err := r.root.Lstat(p.name); !errors.Is(err, fs.ErrNotExist) {
-				return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
+		if p.complete && !r.opts.Overwrite && r.sameContent(p.name, p.Size, got) {
+			// A complete candidate that was not offered in A (see chooseOffers) and
+			// turned out identical: keep the existing file, drop what was received.
+			_ = r.root.Remove(p.part)
+			c.keep = true
+		} else {
+			r.setMeta(p.part, p.Entry)
+			if !r.opts.Overwrite {
+				if _, err := r.root.Lstat(p.name); !errors.Is(err, fs.ErrNotExist) {
+					return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
+				}
+			}
+			if err := r.root.Rename(p.part, p.name); err != nil {
+				return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
 			}
 		}
-		if err := r.root.Rename(p.part, p.name); err != nil {
-			return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
-		}
+	}
+	if c.keep {
+		r.setMeta(p.name, p.Entry)
 	}
 	r.files++
 	r.prog.done()
 	return nil
 }
 
+// setMeta applies the mode and modification time of e to the file name.
+func (r *receiver) setMeta(name string, e Entry) {
+	_ = r.root.Chmod(name, modeOr(e.Mode, 0o644))
+	if !e.ModTime.IsZero() {
+		_ = r.root.Chtimes(name, e.ModTime, e.ModTime)
+	}
+}
+
+// sameContent reports whether the file name (still a regular file) has size bytes whose
+// SHA-256 is sum. Any failure to read it counts as different.
+func (r *receiver) sameContent(name string, size int64, sum []byte) bool {
+	fi, err := r.root.Lstat(name)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return false
+	}
+	h, err := r.hashFile(name, size, make([]byte, 64<<10))
+	return err == nil && bytes.Equal(h.Sum(nil), sum)
+}
+
 // abandon cleans up after a failure in the middle of c: the partial file is kept for a
 // later resume unless its content is known to be bad or it is empty.
 func (r *receiver) abandon(c *incoming, err error) {
-	if c.f == nil && c.p.target != toFile {
+	if c.keep || (c.f == nil && c.p.target != toFile) {
 		return
 	}
 	if c.f != nil {
@@ -225,7 +264,7 @@ func (r *receiver) abandon(c *incoming, err error) {
 
 // keptHint tells the user about the partial file kept after a lost connection.
 func (r *receiver) keptHint(c *incoming) string {
-	if c.p.target != toFile || c.written == 0 {
+	if c.keep || c.p.target != toFile || c.written == 0 {
 		return ""
 	}
 	return fmt.Sprintf("; the partial file is kept as %s: run both commands again to resume", filepath.ToSlash(c.p.part))

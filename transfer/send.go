@@ -95,7 +95,7 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	}
 	if _, err := s.expect(typeComplete); err != nil {
 		return Result{}, s.fail(err, "before the receiver confirmed that everything arrived",
-			"; the files may have arrived: check on the receiving side")
+			"; they may all have arrived (check on the receiving side); otherwise run both commands again to resume")
 	}
 	s.stopWatching() // complete: a late cancellation must not send X any more
 	prog.finish()

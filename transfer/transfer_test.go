@@ -320,18 +320,19 @@ func TestOverwrite(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
 	writeFile(t, filepath.Join(src, "photos/a.jpg"), []byte("new a"))
 	writeFile(t, filepath.Join(src, "photos/b.jpg"), []byte("new b"))
-	writeFile(t, filepath.Join(dst, "photos/a.jpg"), []byte("old a"))
+	// Existing files of another size are refused up front (same size: TestResumeComplete).
+	writeFile(t, filepath.Join(dst, "photos/a.jpg"), []byte("older a"))
 	items := fileItems(t, filepath.Join(src, "photos"))
 
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	msg := "photos/a.jpg already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
 	wantError(t, "send", o.sendErr, CodeExists, true, msg)
-	if got := tree(t, dst); fmt.Sprint(got) != "[photos/ photos/a.jpg=old a]" {
+	if got := tree(t, dst); fmt.Sprint(got) != "[photos/ photos/a.jpg=older a]" {
 		t.Errorf("something was written: %q", got)
 	}
 
-	writeFile(t, filepath.Join(dst, "photos/b.jpg"), []byte("old b"))
+	writeFile(t, filepath.Join(dst, "photos/b.jpg"), []byte("older b"))
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	wantError(t, "recv", o.recvErr, CodeExists, false, "photos/a.jpg and 1 other files already exist in "+dst+
 		"; use --overwrite to replace them, or -o to choose another directory")

@@ -5,6 +5,7 @@ package vnetlab
 import (
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pion/logging"
@@ -39,6 +40,7 @@ type Lab struct {
 	wan   *vnet.Router
 	logs  logging.LoggerFactory
 	peers int
+	down  atomic.Bool // true: the WAN drops every packet (an outage)
 }
 
 // New starts a lab; it is stopped when the test ends.
@@ -78,6 +80,8 @@ func New(t testing.TB) *Lab {
 	if err != nil {
 		t.Fatalf("TURN server: %v", err)
 	}
+	lab := &Lab{wan: wan, logs: logs}
+	wan.AddChunkFilter(func(vnet.Chunk) bool { return !lab.down.Load() })
 	if err := wan.Start(); err != nil {
 		t.Fatalf("vnet start: %v", err)
 	}
@@ -85,8 +89,11 @@ func New(t testing.TB) *Lab {
 		_ = server.Close()
 		_ = wan.Stop()
 	})
-	return &Lab{wan: wan, logs: logs}
+	return lab
 }
+
+// SetDown starts (true) or ends (false) an outage: while down, the WAN drops every packet.
+func (l *Lab) SetDown(down bool) { l.down.Store(down) }
 
 // STUNURL is the lab server as a STUN URL.
 func (l *Lab) STUNURL() string { return "stun:" + ServerIP + ":3478" }

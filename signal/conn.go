@@ -22,7 +22,6 @@ type Conn struct {
 	lostOnce  sync.Once
 	lost      error // why the connection died, set before closed is closed
 
-
 	// Info says how the connection was made.
 	Info ConnInfo
 }

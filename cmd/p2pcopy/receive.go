@@ -108,6 +108,9 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 	defer peer.Close()
 	u.connected(conn.Info)
 
+	stallCtx, stopStall := context.WithCancel(ctx)
+	defer stopStall()
+	go u.watchStalls(stallCtx)
 	res, err := transfer.Receive(ctx, conn, opts)
 	_ = conn.Close()
 	if err != nil {

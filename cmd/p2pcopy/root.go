@@ -17,6 +17,7 @@ type globals struct {
 	noSTUN  bool
 	turn    []string
 	timeout time.Duration
+	stall   time.Duration
 	json    bool
 	quiet   bool
 	verbose bool
@@ -46,6 +47,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	pf.BoolVar(&g.noSTUN, "no-stun", false, "use no STUN server: local addresses only (same LAN)")
 	pf.StringArrayVar(&g.turn, "turn", nil, "TURN relay `turn:USER:PASS@HOST:PORT` for when no direct path exists (repeatable; turns: too; env P2PCOPY_TURN)")
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up connecting this long after the answer")
+	pf.DurationVar(&g.stall, "stall-timeout", signal.DefaultStallTimeout, "keep waiting this long for a peer that went silent mid-transfer (Wi-Fi blip) before giving up")
 	pf.BoolVar(&g.json, "json", false, "print one JSON event per line on stderr instead of text (tokens still go to stdout)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only tokens and errors")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
@@ -56,7 +58,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 
 // signalConfig builds the network configuration from flags and environment.
 func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error) {
-	cfg := signal.Config{Role: role, NoSTUN: g.noSTUN, STUN: g.stun, TURN: g.turn}
+	cfg := signal.Config{Role: role, NoSTUN: g.noSTUN, STUN: g.stun, TURN: g.turn, StallTimeout: g.stall}
 	if len(cfg.STUN) == 0 {
 		cfg.STUN = splitList(env.Getenv("P2PCOPY_STUN"))
 	}
@@ -75,6 +77,9 @@ func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error
 	}
 	if g.timeout <= 0 {
 		return cfg, usagef("--timeout must be positive, e.g. --timeout 1m")
+	}
+	if g.stall < 2*time.Second {
+		return cfg, usagef("--stall-timeout must be at least 2s, e.g. --stall-timeout 1m")
 	}
 	return cfg, nil
 }

@@ -79,6 +79,9 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 	defer peer.Close()
 	u.connected(conn.Info)
 
+	stallCtx, stopStall := context.WithCancel(ctx)
+	defer stopStall()
+	go u.watchStalls(stallCtx)
 	res, err := transfer.Send(ctx, conn, items, transfer.SendOptions{
 		ChunkSize: chunkSize,
 		App:       "p2pcopy/" + version,

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/p2pcopy/p2pcopy/signal"
@@ -17,6 +19,7 @@ const plainInterval = 5 * time.Second
 // ui renders what happens on stderr: text with a progress bar on a terminal, plain periodic lines
 // otherwise, JSON events with --json, nothing but errors with -q.
 type ui struct {
+	mu      sync.Mutex // events arrive from the transfer, ticks from a timer
 	w       io.Writer
 	json    bool
 	quiet   bool
@@ -29,6 +32,39 @@ type ui struct {
 	lastJSON  time.Time
 	current   string // path of the entry in flight
 	total     int64
+	last      transfer.Event // latest progress
+	lastMove  time.Time      // when the byte count last grew
+	stalled   bool
+	finished  bool
+	skipped   int   // files found complete from an earlier run
+	skippedB  int64 // their bytes
+}
+
+// stallAfter is how long without a byte before the progress line says the peer is silent.
+const stallAfter = 3 * time.Second
+
+// watchStalls re-renders the progress every second so that a silent peer shows as
+// "stalled, waiting for peer (12s)…"; it returns when ctx ends.
+func (u *ui) watchStalls(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			u.mu.Lock()
+			if !u.lastMove.IsZero() && !u.finished && now.Sub(u.lastMove) >= stallAfter {
+				u.stalled = true
+				u.progress(u.last, now, false)
+			}
+			u.mu.Unlock()
+		}
+	}
+}
+
+func (u *ui) stallText(now time.Time) string {
+	return fmt.Sprintf("stalled, waiting for peer (%ds)…", int(now.Sub(u.lastMove).Seconds()))
 }
 
 func newUI(env *Env, g *globals) *ui {
@@ -122,9 +158,20 @@ func (u *ui) connected(info signal.ConnInfo) {
 
 // transferEvent renders progress from the transfer package.
 func (u *ui) transferEvent(e transfer.Event) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	now := time.Now()
 	if u.start.IsZero() {
 		u.start = now
+	}
+	if e.Type != transfer.EventManifest && (u.lastMove.IsZero() || e.Bytes > u.last.Bytes) {
+		u.lastMove, u.stalled = now, false
+	}
+	if e.Type != transfer.EventManifest {
+		u.last = e
+	}
+	if e.Type == transfer.EventDone {
+		u.finished = true
 	}
 	switch e.Type {
 	case transfer.EventManifest:
@@ -139,12 +186,7 @@ func (u *ui) transferEvent(e transfer.Event) {
 	case transfer.EventFileStart:
 		u.current = e.Entry.Path
 		if e.Offset > 0 {
-			if u.json {
-				writeJSON(u.w, map[string]any{"event": "resume", "path": e.Entry.Path, "offset": e.Offset})
-			} else {
-				u.clearBar()
-				u.info("resuming %s at %s", printable(e.Entry.Path), humanBytes(e.Offset))
-			}
+			u.resumed(e)
 		}
 		u.progress(e, now, true)
 	case transfer.EventProgress:
@@ -162,9 +204,32 @@ func (u *ui) transferEvent(e transfer.Event) {
 	}
 }
 
+// resumed reports a file continued from an earlier run: "resuming NAME at 7.4 GB", or, for files
+// that were already complete, one count at the end instead of a line each.
+func (u *ui) resumed(e transfer.Event) {
+	complete := e.Entry.Size >= 0 && e.Offset >= e.Entry.Size
+	switch {
+	case u.json:
+		writeJSON(u.w, map[string]any{"event": "resume", "path": e.Entry.Path, "offset": e.Offset, "complete": complete})
+	case complete:
+		u.skipped++
+		u.skippedB += e.Offset
+	default:
+		u.clearBar()
+		u.info("resuming %s at %s", printable(e.Entry.Path), humanBytes(e.Offset))
+	}
+}
+
 func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 	switch {
 	case u.json:
+		if u.stalled {
+			if now.Sub(u.lastJSON) >= time.Second {
+				u.lastJSON = now
+				writeJSON(u.w, map[string]any{"event": "stalled", "seconds": int(now.Sub(u.lastMove).Seconds())})
+			}
+			return
+		}
 		if force || now.Sub(u.lastJSON) >= time.Second {
 			u.lastJSON = now
 			writeJSON(u.w, map[string]any{"event": "progress", "path": u.current, "bytes": e.Bytes, "total": e.Total})
@@ -183,12 +248,20 @@ func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 				progressbar.OptionSetRenderBlankState(true),
 			)
 		}
-		u.bar.Describe(printable(u.current))
+		if u.stalled {
+			u.bar.Describe(u.stallText(now))
+		} else {
+			u.bar.Describe(printable(u.current))
+		}
 		_ = u.bar.Set64(e.Bytes)
 	default:
 		if now.Sub(u.lastPlain) >= plainInterval || e.Type == transfer.EventDone {
 			u.lastPlain = now
-			u.info("%s", plainProgress(printable(u.current), e.Bytes, e.Total, now.Sub(u.start)))
+			if u.stalled {
+				u.info("%s", u.stallText(now))
+			} else {
+				u.info("%s", plainProgress(printable(u.current), e.Bytes, e.Total, now.Sub(u.start)))
+			}
 		}
 	}
 }
@@ -222,6 +295,9 @@ func (u *ui) clearBar() {
 
 // abort leaves the progress bar so that the error prints on a fresh line.
 func (u *ui) abort() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.finished = true
 	if u.bar != nil {
 		_ = u.bar.Exit()
 		fmt.Fprintln(u.w)
@@ -238,6 +314,9 @@ func (u *ui) finishBar() {
 }
 
 func (u *ui) sent(r transfer.Result) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.finished = true
 	u.finishBar()
 	if u.json {
 		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
@@ -245,10 +324,13 @@ func (u *ui) sent(r transfer.Result) {
 		return
 	}
 	u.info("done: %s in %s (%s/s), sha256 verified by the receiver%s", humanBytes(r.Bytes), r.Duration.Round(time.Second/10),
-		humanBytes(rate(r.Sent, r.Duration)), resumedText(r))
+		humanBytes(rate(r.Sent, r.Duration)), u.resumedText(r))
 }
 
 func (u *ui) received(r transfer.Result, dir string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.finished = true
 	u.finishBar()
 	if u.json {
 		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
@@ -260,14 +342,18 @@ func (u *ui) received(r transfer.Result, dir string) {
 		where = "written to stdout"
 	}
 	u.info("done: %d file(s), %s in %s (%s/s), %s, sha256 verified%s", r.Files, humanBytes(r.Bytes),
-		r.Duration.Round(time.Second/10), humanBytes(rate(r.Sent, r.Duration)), where, resumedText(r))
+		r.Duration.Round(time.Second/10), humanBytes(rate(r.Sent, r.Duration)), where, u.resumedText(r))
 }
 
-func resumedText(r transfer.Result) string {
+func (u *ui) resumedText(r transfer.Result) string {
 	if r.Resumed == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%s resumed from an earlier run)", humanBytes(r.Resumed))
+	s := fmt.Sprintf(" (%s resumed from an earlier run", humanBytes(r.Resumed))
+	if u.skipped > 0 {
+		s += fmt.Sprintf("; %d file(s), %s, were already complete", u.skipped, humanBytes(u.skippedB))
+	}
+	return s + ")"
 }
 
 func rate(n int64, d time.Duration) int64 {

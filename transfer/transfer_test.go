@@ -707,3 +707,21 @@ func TestSendRefusesBadItems(t *testing.T) {
 	o = transfer(t, []Item{it}, SendOptions{}, ReceiveOptions{Dir: t.TempDir()})
 	wantError(t, "send", o.sendErr, CodeUnsafePath, false, `cannot send "../x": the receiver would refuse its name: unsafe path "../x": it contains a ".." component`)
 }
+
+// TestResumeSourceChanged: the source file was replaced between the broken run and the re-run;
+// the kept prefix no longer matches, so the file restarts from zero and ends up correct.
+func TestResumeSourceChanged(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	old := randomBytes(1<<20, 7)
+	changed := randomBytes(1<<20, 8)
+	writeFile(t, filepath.Join(src, "a.bin"), changed)
+	writeFile(t, filepath.Join(dst, "a.bin"+partSuffix), old[:600_000])
+	o := transfer(t, fileItems(t, filepath.Join(src, "a.bin")), SendOptions{}, ReceiveOptions{Dir: dst})
+	o.mustSucceed(t)
+	if got, _ := os.ReadFile(filepath.Join(dst, "a.bin")); !bytes.Equal(got, changed) {
+		t.Fatal("a.bin is not the changed source")
+	}
+	if o.recvRes.Resumed != 0 || o.sendRes.Sent != int64(len(changed)) {
+		t.Errorf("resumed %d, sent %d; want a restart from zero", o.recvRes.Resumed, o.sendRes.Sent)
+	}
+}

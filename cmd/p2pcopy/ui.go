@@ -53,13 +53,18 @@ func (u *ui) watchStalls(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			u.mu.Lock()
-			if !u.lastMove.IsZero() && !u.finished && now.Sub(u.lastMove) >= stallAfter {
-				u.stalled = true
-				u.progress(u.last, now, false)
-			}
-			u.mu.Unlock()
+			u.tick(now)
 		}
+	}
+}
+
+// tick shows a stall once no byte has moved for stallAfter.
+func (u *ui) tick(now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if !u.lastMove.IsZero() && !u.finished && now.Sub(u.lastMove) >= stallAfter {
+		u.stalled = true
+		u.progress(u.last, now, false)
 	}
 }
 

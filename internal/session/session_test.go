@@ -307,7 +307,7 @@ func TestThroughNATs(t *testing.T) {
 
 // outageTransfer copies a file between two peers behind NATs and cuts the WAN for outage once
 // the receiver has some bytes (forever if outage < 0). It returns both sides' errors.
-func outageTransfer(t *testing.T, stall, outage time.Duration) (sendErr, recvErr error, want []byte, out string) {
+func outageTransfer(t *testing.T, stall, outage time.Duration) (want []byte, out string, sendErr, recvErr error) {
 	lab := vnetlab.New(t)
 	sendCfg := natConfig(lab.AddPeer(t, vnetlab.PortRestricted), lab, false)
 	recvCfg := natConfig(lab.AddPeer(t, vnetlab.FullCone), lab, false)
@@ -344,14 +344,14 @@ func outageTransfer(t *testing.T, stall, outage time.Duration) (sendErr, recvErr
 	if !cut {
 		t.Fatalf("the transfer ended before the outage could start: %v", recvErr)
 	}
-	return <-errc, recvErr, want, out
+	return want, out, <-errc, recvErr
 }
 
 // TestOutageRecovers: 10 s without a single packet mid-transfer (a Wi-Fi blip) does not fail the
 // transfer; it completes unaided and the bytes are identical.
 func TestOutageRecovers(t *testing.T) {
 	start := time.Now()
-	sendErr, recvErr, want, out := outageTransfer(t, signal.DefaultStallTimeout, 10*time.Second)
+	want, out, sendErr, recvErr := outageTransfer(t, signal.DefaultStallTimeout, 10*time.Second)
 	if sendErr != nil || recvErr != nil {
 		t.Fatalf("transfer failed across a 10 s outage: sender %v, receiver %v", sendErr, recvErr)
 	}
@@ -366,7 +366,7 @@ func TestOutageRecovers(t *testing.T) {
 // message that says to run both commands again to resume, and the partial file is kept.
 func TestOutageGivesUp(t *testing.T) {
 	start := time.Now()
-	sendErr, recvErr, _, out := outageTransfer(t, 6*time.Second, -1)
+	_, out, sendErr, recvErr := outageTransfer(t, 6*time.Second, -1)
 	took := time.Since(start)
 	for side, err := range map[string]error{"sender": sendErr, "receiver": recvErr} {
 		if err == nil || !strings.Contains(err.Error(), "run both commands again") {

@@ -56,7 +56,7 @@ func Main(ctx context.Context, env *Env, args []string) int {
 	code := exitCode(ctx, env, err)
 	msg := oneLine(err.Error())
 	if code == exitInterrupted {
-		msg = "interrupted; the peer was told. Run both commands again to resume"
+		msg = "interrupted; run both commands again to continue (a partial transfer resumes where it stopped)"
 	}
 	if g.json {
 		writeJSON(env.Stderr, map[string]any{"event": "error", "exit": code, "message": msg})

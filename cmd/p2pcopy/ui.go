@@ -167,7 +167,7 @@ func (u *ui) transferEvent(e transfer.Event) {
 	defer u.mu.Unlock()
 	now := time.Now()
 	if u.start.IsZero() {
-		u.start = now
+		u.start, u.lastPlain = now, now // the first plain progress line comes after plainInterval
 	}
 	if e.Type != transfer.EventManifest && (u.lastMove.IsZero() || e.Bytes > u.last.Bytes) {
 		u.lastMove, u.stalled = now, false

@@ -434,3 +434,4 @@ func randomICEChars(n int) (string, error) {
 	}
 	return string(b), nil
 }
+

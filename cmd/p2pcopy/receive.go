@@ -80,6 +80,7 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 		return err
 	}
 	defer tio.close()
+	tio.warning = natWarning(ctx, env, g, cfg)
 	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
 		PeerToken:      token,
 		Publish:        tio.publish,

@@ -52,7 +52,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only tokens and errors")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
 	pf.BoolVar(&g.qr, "qr", false, "also print tokens as QR codes")
-	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g))
+	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g), newNATCmd(env, g))
 	return root
 }
 

@@ -65,6 +65,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		return err
 	}
 	defer tio.close()
+	tio.warning = natWarning(ctx, env, g, cfg)
 	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
 		PeerToken:      token,
 		Publish:        tio.publish,

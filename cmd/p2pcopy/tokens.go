@@ -24,6 +24,7 @@ type tokenIO struct {
 	lines       chan lineResult
 	interactive bool
 	closer      io.Closer
+	warning     <-chan string // a NAT warning to show before our first token
 }
 
 type lineResult struct {
@@ -55,6 +56,12 @@ func (t *tokenIO) close() {
 
 // publish prints one of our tokens: the token line on out, guidance around it on stderr.
 func (t *tokenIO) publish(tok signal.Token, text string) error {
+	if t.warning != nil {
+		if w := <-t.warning; w != "" {
+			t.u.warn(w)
+		}
+		t.warning = nil
+	}
 	t.u.token(tok, text)
 	if _, err := fmt.Fprintln(t.out, text); err != nil {
 		return fmt.Errorf("writing the token: %w", err)

@@ -63,18 +63,25 @@ func New(t testing.TB) *Lab {
 	if err != nil {
 		t.Fatalf("STUN/TURN listen: %v", err)
 	}
+	// A second port, so that a NAT's mapping can be compared across two destinations.
+	udp2, err := serverNet.ListenPacket("udp4", ServerIP+":3479")
+	if err != nil {
+		t.Fatalf("STUN listen: %v", err)
+	}
 	key := turn.GenerateAuthKey(TURNUser, realm, TURNPass)
 	server, err := turn.NewServer(turn.ServerConfig{
 		Realm: realm,
 		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
 			return ra.Username, key, ra.Username == TURNUser
 		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn: udp,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
+		PacketConnConfigs: []turn.PacketConnConfig{
+			{PacketConn: udp, RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
 				RelayAddress: net.ParseIP(ServerIP), Address: ServerIP, Net: serverNet,
-			},
-		}},
+			}},
+			{PacketConn: udp2, RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{
+				RelayAddress: net.ParseIP(ServerIP), Address: ServerIP, Net: serverNet,
+			}},
+		},
 		LoggerFactory: logs,
 	})
 	if err != nil {
@@ -97,6 +104,11 @@ func (l *Lab) SetDown(down bool) { l.down.Store(down) }
 
 // STUNURL is the lab server as a STUN URL.
 func (l *Lab) STUNURL() string { return "stun:" + ServerIP + ":3478" }
+
+// STUNURLs are the lab server's two STUN ports.
+func (l *Lab) STUNURLs() []string {
+	return []string{"stun:" + ServerIP + ":3478", "stun:" + ServerIP + ":3479"}
+}
 
 // TURNURL is the lab server in p2pcopy's --turn form.
 func (l *Lab) TURNURL() string {

@@ -434,4 +434,3 @@ func randomICEChars(n int) (string, error) {
 	}
 	return string(b), nil
 }
-

@@ -297,13 +297,24 @@ func describeCandidates(cs []Candidate) string {
 	var parts []string
 	for _, t := range []CandidateType{Host, Srflx, Prflx, Relay} {
 		if n := counts[t]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, candidateWords[t]))
+			parts = append(parts, fmt.Sprintf("%d %s", n, candidateWord(t)))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-var candidateWords = map[CandidateType]string{Host: "local", Srflx: "public (STUN)", Prflx: "peer-seen", Relay: "relay (TURN)"}
+// candidateWord names a candidate type for people.
+func candidateWord(t CandidateType) string {
+	switch t {
+	case Host:
+		return "local"
+	case Srflx:
+		return "public (STUN)"
+	case Prflx:
+		return "peer-seen"
+	}
+	return "relay (TURN)"
+}
 
 // Close tears the connection down.
 func (p *Peer) Close() error {

@@ -30,8 +30,7 @@ type ui struct {
 	bar       *progressbar.ProgressBar
 	lastPlain time.Time
 	lastJSON  time.Time
-	current   string // path of the entry in flight
-	total     int64
+	current   string         // path of the entry in flight
 	last      transfer.Event // latest progress
 	lastMove  time.Time      // when the byte count last grew
 	stalled   bool
@@ -180,7 +179,6 @@ func (u *ui) transferEvent(e transfer.Event) {
 	}
 	switch e.Type {
 	case transfer.EventManifest:
-		u.total = e.Total
 		if u.json {
 			writeJSON(u.w, map[string]any{"event": "manifest", "entries": len(e.Entries), "bytes": e.Total})
 		} else if u.verbose {

@@ -53,13 +53,16 @@ func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, erro
 	return c, err
 }
 
-// sameLAN reports whether two addresses are private addresses of one /24 (or /64) network: a peer
-// reflexive candidate seen from a host candidate on the same subnet is still a LAN path.
+// sameLAN reports whether two addresses are in one /24 (or /64) network, or both loopback: a host
+// or peer reflexive candidate seen from a host candidate on the same subnet is a LAN path.
 func sameLAN(a, b string) bool {
 	x, err1 := netip.ParseAddr(a)
 	y, err2 := netip.ParseAddr(b)
-	if err1 != nil || err2 != nil || !(x.IsPrivate() || x.IsLoopback()) || !(y.IsPrivate() || y.IsLoopback()) {
+	if err1 != nil || err2 != nil || x.Is4() != y.Is4() {
 		return false
+	}
+	if x.IsLoopback() && y.IsLoopback() {
+		return true
 	}
 	bits := 24
 	if x.Is6() {
@@ -68,4 +71,13 @@ func sameLAN(a, b string) bool {
 	px, _ := x.Prefix(bits)
 	py, _ := y.Prefix(bits)
 	return px == py
+}
+
+// bothPublic reports whether both addresses are global unicast and not private.
+func bothPublic(a, b string) bool {
+	public := func(s string) bool {
+		ip, err := netip.ParseAddr(s)
+		return err == nil && ip.IsGlobalUnicast() && !ip.IsPrivate()
+	}
+	return public(a) && public(b)
 }

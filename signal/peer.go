@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -34,6 +36,7 @@ const (
 // an answer and then yields an open, authenticated message channel.
 type Peer struct {
 	cfg         Config
+	net         transport.Net
 	pc          *webrtc.PeerConnection
 	dc          *webrtc.DataChannel
 	fingerprint [32]byte
@@ -89,15 +92,13 @@ func NewPeer(cfg Config) (*Peer, error) {
 	if cfg.DisableMDNS {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
-	if cfg.Net != nil {
-		se.SetNet(cfg.Net)
-	} else {
-		n, err := newBufferedNet()
-		if err != nil {
+	n := cfg.Net
+	if n == nil {
+		if n, err = newBufferedNet(); err != nil {
 			return nil, err
 		}
-		se.SetNet(n)
 	}
+	se.SetNet(n)
 
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{
@@ -109,6 +110,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 	}
 	p := &Peer{
 		cfg:         cfg,
+		net:         n,
 		pc:          pc,
 		fingerprint: fp,
 		opened:      make(chan struct{}),
@@ -332,21 +334,60 @@ func (p *Peer) info() ConnInfo {
 	}
 	info.Local = Endpoint{Type: pair.Local.Typ.String(), Address: pair.Local.Address, Port: pair.Local.Port}
 	info.Remote = Endpoint{Type: pair.Remote.Typ.String(), Address: pair.Remote.Address, Port: pair.Remote.Port}
-	switch {
-	case pair.Local.Typ == webrtc.ICECandidateTypeRelay || pair.Remote.Typ == webrtc.ICECandidateTypeRelay:
-		info.Path = PathRelayed
+	info.Path = p.classify(pair)
+	if info.Path == PathRelayed {
 		if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
 			info.RelayHost = p.turnHost()
 		} else {
 			info.RelayHost = info.Remote.hostPort() + " (your peer's relay)"
 		}
-	case pair.Local.Typ == webrtc.ICECandidateTypeHost &&
-		(pair.Remote.Typ == webrtc.ICECandidateTypeHost || sameLAN(pair.Local.Address, pair.Remote.Address)):
-		info.Path = PathLAN
-	default:
-		info.Path = PathNAT
 	}
 	return info
+}
+
+// classify says how the selected pair's bytes travel.
+func (p *Peer) classify(pair *webrtc.ICECandidatePair) Path {
+	local, remote := pair.Local, pair.Remote
+	switch {
+	case local.Typ == webrtc.ICECandidateTypeRelay || remote.Typ == webrtc.ICECandidateTypeRelay:
+		return PathRelayed
+	case local.Typ != webrtc.ICECandidateTypeHost || remote.Typ == webrtc.ICECandidateTypeSrflx:
+		return PathNAT // our public mapping is in use
+	case remote.Typ == webrtc.ICECandidateTypePrflx:
+		// The peer reached us from an address its token did not list: one of our own
+		// (same machine) or a non-public one is a LAN; a public one is the peer's NAT.
+		if p.ownAddress(remote.Address) || !bothPublic(remote.Address, remote.Address) {
+			return PathLAN
+		}
+		return PathNAT
+	case bothPublic(local.Address, remote.Address) && !sameLAN(local.Address, remote.Address):
+		return PathDirect // two public addresses, no NAT on the way
+	}
+	return PathLAN
+}
+
+// ownAddress reports whether addr belongs to one of this machine's interfaces.
+func (p *Peer) ownAddress(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || p.net == nil {
+		return false
+	}
+	ifaces, err := p.net.Interfaces()
+	if err != nil {
+		return false
+	}
+	for _, ifc := range ifaces {
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if pfx, err := netip.ParsePrefix(a.String()); err == nil && pfx.Addr() == ip {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *Peer) turnHost() string {
@@ -383,6 +424,7 @@ type Path string
 
 const (
 	PathLAN     Path = "lan"
+	PathDirect  Path = "direct"
 	PathNAT     Path = "nat"
 	PathRelayed Path = "relayed"
 )
@@ -409,6 +451,8 @@ func (i ConnInfo) Describe() string {
 		return "relayed via TURN"
 	case PathNAT:
 		return "direct through NAT"
+	case PathDirect:
+		return "direct (public addresses)"
 	}
 	return "direct"
 }

@@ -103,3 +103,22 @@ func roundTrip(t *testing.T, tok Token) Token {
 	}
 	return got
 }
+
+func TestSameLAN(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"192.168.1.10", "192.168.1.20", true},
+		{"127.0.0.1", "127.0.0.1", true},
+		{"10.1.0.2", "10.2.0.2", false},
+		{"203.0.113.10", "198.51.100.7", false},
+		{"fd00::2", "fd00::3", true},
+		{"192.168.1.10", "fd00::3", false},
+		{"host.local", "192.168.1.1", false},
+	} {
+		if got := sameLAN(c.a, c.b); got != c.want {
+			t.Errorf("sameLAN(%s, %s) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -142,12 +143,19 @@ func directPossible(a, b netlab.NAT) bool {
 
 // TestMatrixInLab copies 20 MB between every pair of NAT kinds (and two hosts on one LAN), in
 // both directions of offer, with the built binary in real namespaces: direct where theory says
-// so; elsewhere a clear failure within --timeout that points at --turn. (The relayed copy through
-// coturn in those cells is not here yet: see the session's closing note.)
+// so; elsewhere a clear failure within --timeout that points at --turn, then a relayed copy through
+// coturn on the lab's internet (--turn on both sides, and on the sender only), three times each.
 func TestMatrixInLab(t *testing.T) {
 	lab := netlab.New(t)
 	bin := binary(t)
 	stun := lab.StartSTUN(t)
+	coturn, err := lab.StartCoturn(t)
+	if err != nil {
+		if !errors.Is(err, netlab.ErrNoCoturn) || os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Logf("no relayed copies: %v", err)
+	}
 	src := filepath.Join(t.TempDir(), "twenty.bin")
 	want := writeRandomFile(t, src, 20_000_000)
 	kinds := []netlab.NAT{netlab.None, netlab.FullCone, netlab.AddressRestricted, netlab.PortRestricted, netlab.Symmetric}
@@ -197,8 +205,36 @@ func TestMatrixInLab(t *testing.T) {
 					t.Fatalf("want exit 3 with a message pointing at --turn: exit %d\n%s", r.code, r.stderr)
 				}
 				table = append(table, fmt.Sprintf("%-45s fails as predicted: exit 3 pointing at --turn", name))
+				if coturn == nil {
+					return
+				}
+				turn := []string{"--turn", coturn.URL}
+				for round := 1; round <= 3; round++ {
+					for _, senderOnly := range []bool{false, true} {
+						var r cellResult
+						how := "--turn on both sides"
+						if senderOnly {
+							how = "--turn on the sender only"
+							r = run(turn, append(stunFlags, "--timeout", "15s")...)
+						} else {
+							r = run(nil, append(append(stunFlags, "--timeout", "15s"), turn...)...)
+						}
+						table = append(table, fmt.Sprintf("%-45s %-26s %s %s <-> %s in %.0f ms", name, how, r.path, r.local, r.remote, r.connectMS))
+						if r.code != 0 || r.path != "relayed" {
+							t.Fatalf("round %d, %s: want a relayed connection: exit %d, path %q\n%s\ncoturn:\n%s", round, how, r.code, r.path, r.stderr, lastBytes(coturn.Log(), 16<<10))
+						}
+					}
+				}
 			})
 		}
 	}
 	t.Logf("matrix (sender side's selected pair):\n%s", strings.Join(table, "\n"))
+}
+
+// lastBytes is the end of s, at most n bytes of it.
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "...\n" + s[len(s)-n:]
 }

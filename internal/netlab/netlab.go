@@ -5,6 +5,8 @@
 //
 //	nl-<id>-inet   the "internet": bridge br0 with 203.0.113.1/24 and 203.0.113.2/24
 //	               (TEST-NET-3); Lab.Internet() runs code here (STUN/TURN servers).
+//	               Its default route leads into a sink that drops everything, so
+//	               sends to other addresses succeed and vanish, as on the internet.
 //	nl-<id>-rN     router N: "wan" veth on br0 with 203.0.113.x, bridge "lan" with
 //	               10.N.0.1/24, nftables NAT of the chosen kind, ip_forward=1,
 //	               rp_filter=0, unsolicited WAN input dropped silently.
@@ -38,9 +40,10 @@ import (
 const (
 	internetAddr = "203.0.113.1"
 	internetAlt  = "203.0.113.2"
-	firstPublic  = 10  // first host octet handed to routers and public hosts
-	lastPublic   = 254 // last one
-	maxRouters   = 250 // 10.N.0.0/24 with N in 1..maxRouters
+	sinkGateway  = "198.51.100.1" // TEST-NET-2: the internet's default route, into a sink
+	firstPublic  = 10             // first host octet handed to routers and public hosts
+	lastPublic   = 254            // last one
+	maxRouters   = 250            // 10.N.0.0/24 with N in 1..maxRouters
 )
 
 // Lab is one NAT lab. Create it with New; it is torn down when the test ends.
@@ -320,6 +323,16 @@ func (l *Lab) setupInternet() error {
 		"addr add "+internetAddr+"/24 dev br0",
 		"addr add "+internetAlt+"/24 dev br0",
 		"link set br0 up",
+		// A default route into a sink, as a real internet host has one: without it a
+		// server's send to an unroutable address (a peer's private host candidate)
+		// fails with ENETUNREACH, and coturn then closes the whole relay socket of
+		// that allocation. The sink is a veth pair whose far end has no address and
+		// a different MAC, so it silently drops whatever it gets.
+		"link add sink type veth peer name sink1",
+		"link set sink up",
+		"link set sink1 up",
+		"neigh add "+sinkGateway+" lladdr 02:00:00:00:00:01 dev sink nud permanent",
+		"route add default via "+sinkGateway+" dev sink onlink",
 	); err != nil {
 		return err
 	}

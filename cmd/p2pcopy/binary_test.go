@@ -82,12 +82,18 @@ type pair struct {
 
 func startPair(t *testing.T, bin string, sendArgs, recvArgs []string) *pair {
 	t.Helper()
-	p := &pair{}
+	return joinPipes(t, exec.Command(bin, append([]string{"send"}, sendArgs...)...),
+		exec.Command(bin, append([]string{"receive", "-y"}, recvArgs...)...))
+}
+
+// joinPipes starts a sender and a receiver with each one's stdout feeding the other's stdin;
+// both are killed when the test ends.
+func joinPipes(t *testing.T, sender, receiver *exec.Cmd) *pair {
+	t.Helper()
+	p := &pair{sender: sender, receiver: receiver}
 	a2bR, a2bW, _ := os.Pipe()
 	b2aR, b2aW, _ := os.Pipe()
-	p.sender = exec.Command(bin, append([]string{"send"}, sendArgs...)...)
 	p.sender.Stdin, p.sender.Stdout, p.sender.Stderr = b2aR, a2bW, &p.sendErr
-	p.receiver = exec.Command(bin, append([]string{"receive", "-y"}, recvArgs...)...)
 	p.receiver.Stdin, p.receiver.Stdout, p.receiver.Stderr = a2bR, b2aW, &p.recvErr
 	if err := p.sender.Start(); err != nil {
 		t.Fatal(err)
@@ -127,7 +133,7 @@ func TestInterrupt(t *testing.T) {
 			sendErr, recvErr := &p.sendErr, &p.recvErr
 			// Wait until bytes are flowing (a progress event with bytes > 0), then interrupt.
 			deadline := time.Now().Add(90 * time.Second)
-			for !strings.Contains(recvErr.String(), `"event":"progress"`) || !hasProgress(recvErr.String()) {
+			for progressBytes(recvErr.String()) == 0 {
 				if time.Now().After(deadline) {
 					t.Fatalf("no progress; receiver:\n%s\nsender:\n%s", recvErr.String(), sendErr.String())
 				}
@@ -157,19 +163,6 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
-}
-
-func hasProgress(jsonLines string) bool {
-	for _, line := range strings.Split(jsonLines, "\n") {
-		var ev struct {
-			Event string
-			Bytes int64
-		}
-		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "progress" && ev.Bytes > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // TestBinaryStreamToStdout: the receiver starts ("receive -o -" prints its offer on stderr since

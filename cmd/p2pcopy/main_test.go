@@ -107,19 +107,18 @@ func scriptTokens(t *testing.T) map[string]string {
 
 // inProcess runs the CLI in this process with pipes for stdin/stdout, as a script would.
 type inProcess struct {
-	stdinW  *io.PipeWriter
-	stdout  *bufio.Reader
-	stderr  *strings.Builder
-	code    chan int
-	stdoutW *io.PipeWriter
+	stdinW *io.PipeWriter
+	stdout *bufio.Reader
+	stderr *strings.Builder
+	code   chan int
 }
 
 func startInProcess(ctx context.Context, args ...string) *inProcess {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	p := &inProcess{stdinW: inW, stdout: bufio.NewReader(outR), stderr: &strings.Builder{}, code: make(chan int, 1), stdoutW: outW}
+	p := &inProcess{stdinW: inW, stdout: bufio.NewReader(outR), stderr: &strings.Builder{}, code: make(chan int, 1)}
 	env := &Env{
-		Stdin: inR, Stdout: outW, Stderr: &lockedWriter{b: p.stderr}, Getenv: func(string) string { return "" },
+		Stdin: inR, Stdout: outW, Stderr: p.stderr, Getenv: func(string) string { return "" },
 		OpenTTY:     func() (*os.File, error) { return nil, errors.New("no terminal") },
 		Interrupted: func() bool { return false },
 	}
@@ -129,10 +128,6 @@ func startInProcess(ctx context.Context, args ...string) *inProcess {
 	}()
 	return p
 }
-
-type lockedWriter struct{ b *strings.Builder }
-
-func (w *lockedWriter) Write(p []byte) (int, error) { return w.b.Write(p) }
 
 // TestOwnTokenPastedBack: pasting your own offer where the answer belongs is named as such.
 func TestOwnTokenPastedBack(t *testing.T) {
@@ -160,54 +155,26 @@ func TestOwnTokenPastedBack(t *testing.T) {
 	}
 }
 
-// TestBinaryOverPipes builds the binary and copies 200 MB between two processes joined only by
-// two pipes (the scriptable contract): bytes identical, --json events parse.
+// TestBinaryOverPipes copies 200 MB between two processes of the built binary joined only by two
+// pipes (the scriptable contract): bytes identical, --json events parse.
 func TestBinaryOverPipes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and copies 200 MB")
-	}
+	bin := binary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "p2pcopy")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	src := filepath.Join(dir, "random.bin")
 	wantSum := writeRandomFile(t, src, 200_000_000)
 	outDir := filepath.Join(dir, "out")
-
-	a2bR, a2bW, _ := os.Pipe()
-	b2aR, b2aW, _ := os.Pipe()
-	var sendErr, recvErr strings.Builder
-	sender := exec.Command(bin, "send", "--no-stun", "--json", src)
-	sender.Stdin, sender.Stdout, sender.Stderr = b2aR, a2bW, &sendErr
-	receiver := exec.Command(bin, "receive", "--no-stun", "-y", "-o", outDir)
-	receiver.Stdin, receiver.Stdout, receiver.Stderr = a2bR, b2aW, &recvErr
 	start := time.Now()
-	if err := sender.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := receiver.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []*os.File{a2bR, a2bW, b2aR, b2aW} {
-		_ = f.Close()
-	}
-	timer := time.AfterFunc(5*time.Minute, func() {
-		_ = sender.Process.Kill()
-		_ = receiver.Process.Kill()
-	})
-	defer timer.Stop()
-	recvRun, sendRun := receiver.Wait(), sender.Wait()
+	p := startPair(t, bin, []string{"--no-stun", "--json", src}, []string{"--no-stun", "-o", outDir})
+	recvRun, sendRun := p.receiver.Wait(), p.sender.Wait()
 	t.Logf("200 MB in %v", time.Since(start).Round(time.Millisecond))
 	if recvRun != nil || sendRun != nil {
-		t.Fatalf("receiver: %v\n%s\nsender: %v\n%s", recvRun, recvErr.String(), sendRun, sendErr.String())
+		t.Fatalf("receiver: %v\n%s\nsender: %v\n%s", recvRun, p.recvErr.String(), sendRun, p.sendErr.String())
 	}
 	if got := fileSHA256(t, filepath.Join(outDir, "random.bin")); got != wantSum {
 		t.Fatalf("received file differs from the original")
 	}
 	events := map[string]map[string]any{}
-	for _, line := range strings.Split(strings.TrimSpace(sendErr.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(p.sendErr.String()), "\n") {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("--json line does not parse: %q: %v", line, err)
@@ -217,14 +184,14 @@ func TestBinaryOverPipes(t *testing.T) {
 	}
 	for _, want := range []string{"offer", "connected", "progress", "done"} {
 		if events[want] == nil {
-			t.Errorf("no %q event in --json output:\n%s", want, sendErr.String())
+			t.Errorf("no %q event in --json output:\n%s", want, p.sendErr.String())
 		}
 	}
 	if done := events["done"]; done != nil && done["bytes"] != float64(200_000_000) {
 		t.Errorf("done event reports %v bytes, want 200000000", done["bytes"])
 	}
-	if !strings.Contains(recvErr.String(), "sha256 verified") {
-		t.Errorf("receiver did not report verification:\n%s", recvErr.String())
+	if !strings.Contains(p.recvErr.String(), "sha256 verified") {
+		t.Errorf("receiver did not report verification:\n%s", p.recvErr.String())
 	}
 }
 

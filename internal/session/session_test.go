@@ -305,15 +305,24 @@ func TestThroughNATs(t *testing.T) {
 	}
 }
 
-// outageTransfer copies a file between two peers behind NATs and cuts the WAN for outage once
-// the receiver has some bytes (forever if outage < 0). It returns both sides' errors.
-func outageTransfer(t *testing.T, stall, outage time.Duration) (want []byte, out string, sendErr, recvErr error) {
+// outage is what outageTransfer saw.
+type outage struct {
+	want             []byte // the source bytes
+	out              string // the output directory
+	cut, end         time.Time
+	sendErr, recvErr error
+}
+
+// outageTransfer copies a file between two peers behind NATs and cuts the WAN for length once
+// the receiver has some bytes (forever if length < 0).
+func outageTransfer(t *testing.T, stall, length time.Duration) outage {
 	lab := vnetlab.New(t)
 	sendCfg := natConfig(lab.AddPeer(t, vnetlab.PortRestricted), lab, false)
 	recvCfg := natConfig(lab.AddPeer(t, vnetlab.FullCone), lab, false)
 	sendCfg.StallTimeout, recvCfg.StallTimeout = stall, stall
 	src := filepath.Join(t.TempDir(), "file.bin")
-	want = writeRandom(t, src, 6<<20)
+	var o outage
+	o.want = writeRandom(t, src, 6<<20)
 	items, _, err := transfer.FileItems(src)
 	if err != nil {
 		t.Fatal(err)
@@ -329,44 +338,50 @@ func outageTransfer(t *testing.T, stall, outage time.Duration) (want []byte, out
 		_, err := transfer.Send(ctx, snd.conn, items, transfer.SendOptions{})
 		errc <- err
 	}()
-	cut := false
-	out = t.TempDir()
-	_, recvErr = transfer.Receive(ctx, rcv.conn, transfer.ReceiveOptions{Dir: out, OnEvent: func(e transfer.Event) {
-		if !cut && e.Bytes > 1<<20 {
-			cut = true
+	o.out = t.TempDir()
+	_, o.recvErr = transfer.Receive(ctx, rcv.conn, transfer.ReceiveOptions{Dir: o.out, OnEvent: func(e transfer.Event) {
+		if o.cut.IsZero() && e.Bytes > 1<<20 {
+			o.cut = time.Now()
 			t.Logf("outage starts at %d bytes", e.Bytes)
 			lab.SetDown(true)
-			if outage >= 0 {
-				time.AfterFunc(outage, func() { t.Log("outage ends"); lab.SetDown(false) })
+			if length >= 0 {
+				time.AfterFunc(length, func() { t.Log("outage ends"); lab.SetDown(false) })
 			}
 		}
 	}})
-	if !cut {
-		t.Fatalf("the transfer ended before the outage could start: %v", recvErr)
+	o.end = time.Now()
+	if o.cut.IsZero() {
+		t.Fatalf("the transfer ended before the outage could start: %v", o.recvErr)
 	}
-	return want, out, <-errc, recvErr
+	o.sendErr = <-errc
+	return o
 }
 
 // TestOutageRecovers: 10 s without a single packet mid-transfer (a Wi-Fi blip) does not fail the
 // transfer; it completes unaided and the bytes are identical.
 func TestOutageRecovers(t *testing.T) {
-	start := time.Now()
-	want, out, sendErr, recvErr := outageTransfer(t, signal.DefaultStallTimeout, 10*time.Second)
-	if sendErr != nil || recvErr != nil {
-		t.Fatalf("transfer failed across a 10 s outage: sender %v, receiver %v", sendErr, recvErr)
+	o := outageTransfer(t, signal.DefaultStallTimeout, 10*time.Second)
+	if o.sendErr != nil || o.recvErr != nil {
+		t.Fatalf("transfer failed across a 10 s outage: sender %v, receiver %v", o.sendErr, o.recvErr)
 	}
-	got, err := os.ReadFile(filepath.Join(out, "file.bin"))
-	if err != nil || !bytes.Equal(got, want) {
+	got, err := os.ReadFile(filepath.Join(o.out, "file.bin"))
+	if err != nil || !bytes.Equal(got, o.want) {
 		t.Fatalf("received file differs: %v", err)
 	}
-	t.Logf("completed in %v including the 10 s outage", time.Since(start).Round(time.Millisecond))
+	// Most of the file was still to come when the WAN went down: it cannot have arrived before
+	// the outage ended, unless the outage did not cut the path.
+	if after := o.end.Sub(o.cut); after < 10*time.Second {
+		t.Fatalf("finished %v after the cut: the outage did not stop the transfer", after)
+	}
+	t.Logf("finished %v after the 10 s outage began", o.end.Sub(o.cut).Round(time.Millisecond))
 }
 
 // TestOutageGivesUp: when the peer stays silent past the stall timeout, both sides fail with a
 // message that says to run both commands again to resume, and the partial file is kept.
 func TestOutageGivesUp(t *testing.T) {
 	start := time.Now()
-	_, out, sendErr, recvErr := outageTransfer(t, 6*time.Second, -1)
+	o := outageTransfer(t, 6*time.Second, -1)
+	sendErr, recvErr, out := o.sendErr, o.recvErr, o.out
 	took := time.Since(start)
 	for side, err := range map[string]error{"sender": sendErr, "receiver": recvErr} {
 		if err == nil || !strings.Contains(err.Error(), "run both commands again") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/p2pcopy/p2pcopy/signal"
 	"github.com/p2pcopy/p2pcopy/transfer"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes (documented in README.md).
@@ -28,6 +29,7 @@ type Env struct {
 	Stderr      io.Writer
 	Getenv      func(string) string
 	StdinTTY    bool
+	StdoutTTY   bool
 	StderrTTY   bool
 	OpenTTY     func() (*os.File, error)
 	Interrupted func() bool
@@ -82,20 +84,20 @@ func exitCode(ctx context.Context, env *Env, err error) int {
 		return exitNoConnect
 	case errors.As(err, &xe):
 		return exitFailed
-	case isCobraUsage(err):
-		return exitUsage
+	case strings.HasPrefix(err.Error(), "unknown command "):
+		return exitUsage // the one usage error cobra reports before any hook of ours runs
 	}
 	return exitFailed
 }
 
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "bad flag syntax"} {
-		if strings.Contains(s, p) {
-			return true
+// usageArgs marks a cobra argument check's failures as usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err.Error()}
 		}
+		return nil
 	}
-	return false
 }
 
 func oneLine(s string) string {

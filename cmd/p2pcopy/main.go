@@ -23,6 +23,7 @@ func run(args []string) int {
 		Stderr:      os.Stderr,
 		Getenv:      os.Getenv,
 		StdinTTY:    term.IsTerminal(int(os.Stdin.Fd())),
+		StdoutTTY:   term.IsTerminal(int(os.Stdout.Fd())),
 		StderrTTY:   term.IsTerminal(int(os.Stderr.Fd())),
 		OpenTTY:     func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) },
 		Interrupted: func() bool { return ctx.Err() != nil },

@@ -18,7 +18,7 @@ func newNATCmd(env *Env, g *globals) *cobra.Command {
 		Long: `Asks two or more STUN servers (--stun, or the defaults) from one UDP socket which public
 address they see, and says whether UDP works, whether the NAT keeps one public port for every
 destination, and what that means for connecting to a peer.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			servers, err := g.stunServers(env)
 			if err != nil {

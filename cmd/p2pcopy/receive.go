@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 
@@ -32,7 +33,7 @@ messages and "-o -" data go to stdout (tokens then go to stderr).`,
 		Example: `  p2pcopy receive p2pc1.AbC...
   p2pcopy receive -o ~/Downloads
   p2pcopy receive -y -o - > backup.tar`,
-		Args: cobra.MaximumNArgs(1),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			token := ""
 			if len(args) == 1 {
@@ -60,7 +61,7 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 	u := newUI(env, g)
 	opts := transfer.ReceiveOptions{
 		Dir:       output,
-		Text:      env.Stdout,
+		Text:      textOutput(env),
 		Overwrite: overwrite,
 		App:       "p2pcopy/" + version,
 		OnEvent:   u.transferEvent,
@@ -128,4 +129,44 @@ func describeDir(dir string) string {
 		return "the current directory"
 	}
 	return dir
+}
+
+// textOutput is where a received text message goes: stdout, with terminal control characters
+// removed when stdout is a terminal, so a hostile peer cannot drive the user's terminal.
+func textOutput(env *Env) io.Writer {
+	if env.StdoutTTY {
+		return &terminalSafe{w: env.Stdout}
+	}
+	return env.Stdout
+}
+
+// terminalSafe drops C0 controls other than tab and newline, DEL, and C1 controls (U+0080 to
+// U+009F, two bytes in UTF-8, possibly split across writes) from what it passes on.
+type terminalSafe struct {
+	w       io.Writer
+	pending bool // the previous write ended with the first byte (0xC2) of a possible C1 control
+}
+
+func (t *terminalSafe) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p)+1)
+	for _, b := range p {
+		if t.pending {
+			t.pending = false
+			if b >= 0x80 && b <= 0x9f {
+				continue // a C1 control: drop both bytes
+			}
+			out = append(out, 0xc2)
+		}
+		switch {
+		case b == 0xc2:
+			t.pending = true
+		case b < 0x20 && b != '\n' && b != '\t', b == 0x7f:
+		default:
+			out = append(out, b)
+		}
+	}
+	if _, err := t.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

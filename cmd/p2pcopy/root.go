@@ -42,6 +42,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&g.stun, "stun", nil, "STUN server `URL` to learn the public address (repeatable; replaces the defaults; env P2PCOPY_STUN, comma-separated)")
 	pf.BoolVar(&g.noSTUN, "no-stun", false, "use no STUN server: local addresses only (same LAN)")

@@ -33,7 +33,6 @@ type ui struct {
 	current   string         // path of the entry in flight
 	last      transfer.Event // latest progress
 	lastMove  time.Time      // when the byte count last grew
-	stalled   bool
 	finished  bool
 	skipped   int   // files found complete from an earlier run
 	skippedB  int64 // their bytes
@@ -61,10 +60,14 @@ func (u *ui) watchStalls(ctx context.Context) {
 func (u *ui) tick(now time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !u.lastMove.IsZero() && !u.finished && now.Sub(u.lastMove) >= stallAfter {
-		u.stalled = true
+	if u.stalledAt(now) {
 		u.progress(u.last, now, false)
 	}
+}
+
+// stalledAt reports whether no byte has moved for stallAfter during a transfer.
+func (u *ui) stalledAt(now time.Time) bool {
+	return !u.lastMove.IsZero() && !u.finished && now.Sub(u.lastMove) >= stallAfter
 }
 
 func (u *ui) stallText(now time.Time) string {
@@ -169,7 +172,7 @@ func (u *ui) transferEvent(e transfer.Event) {
 		u.start, u.lastPlain = now, now // the first plain progress line comes after plainInterval
 	}
 	if e.Type != transfer.EventManifest && (u.lastMove.IsZero() || e.Bytes > u.last.Bytes) {
-		u.lastMove, u.stalled = now, false
+		u.lastMove = now
 	}
 	if e.Type != transfer.EventManifest {
 		u.last = e
@@ -226,7 +229,7 @@ func (u *ui) resumed(e transfer.Event) {
 func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 	switch {
 	case u.json:
-		if u.stalled {
+		if u.stalledAt(now) {
 			if now.Sub(u.lastJSON) >= time.Second {
 				u.lastJSON = now
 				writeJSON(u.w, map[string]any{"event": "stalled", "seconds": int(now.Sub(u.lastMove).Seconds())})
@@ -251,7 +254,7 @@ func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 				progressbar.OptionSetRenderBlankState(true),
 			)
 		}
-		if u.stalled {
+		if u.stalledAt(now) {
 			u.bar.Describe(u.stallText(now))
 		} else {
 			u.bar.Describe(printable(u.current))
@@ -260,7 +263,7 @@ func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 	default:
 		if now.Sub(u.lastPlain) >= plainInterval || e.Type == transfer.EventDone {
 			u.lastPlain = now
-			if u.stalled {
+			if u.stalledAt(now) {
 				u.info("%s", u.stallText(now))
 			} else {
 				u.info("%s", plainProgress(printable(u.current), e.Bytes, e.Total, now.Sub(u.start)))

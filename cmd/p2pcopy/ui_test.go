@@ -42,3 +42,24 @@ func TestStallDisplay(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalSafeText: a received text message shown on a terminal cannot carry escape
+// sequences or C1 controls (even split across writes); plain text, tabs, newlines and other
+// non-ASCII characters pass unchanged.
+func TestTerminalSafeText(t *testing.T) {
+	var out strings.Builder
+	w := textOutput(&Env{Stdout: &out, StdoutTTY: true})
+	for _, chunk := range []string{"héllo\t«wörld»\n", "\x1b[2Jcleared\x07", "\xc2", "\x9b31mred\x7f", " 日本\r\n"} {
+		if n, err := w.Write([]byte(chunk)); err != nil || n != len(chunk) {
+			t.Fatalf("Write(%q) = %d, %v", chunk, n, err)
+		}
+	}
+	if want := "héllo\t«wörld»\n[2Jcleared31mred 日本\n"; out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+	var raw strings.Builder
+	if w := textOutput(&Env{Stdout: &raw}); w != &raw {
+		_, _ = w.Write([]byte("\x1b"))
+		t.Fatalf("text to a file or pipe must pass unchanged, got %q", raw.String())
+	}
+}

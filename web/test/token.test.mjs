@@ -1,0 +1,82 @@
+// Tests the JS token codec against the golden vectors the Go code is tested with.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { decodeToken, encodeToken, tokenSDP, checkToken, verificationCode, fromHex, toHex, fromSDP, TokenError } from '../js/token.js';
+
+const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testdata/tokens.json', import.meta.url)), 'utf8'));
+
+// fields gives a decoded token in the vectors' JSON form.
+function fields(t) {
+  return {
+    kind: t.kind, role: t.role, active: t.active, ufrag: t.ufrag, pwd: t.pwd, fingerprint: toHex(t.fingerprint),
+    candidates: t.candidates.map((c) => (c.addr ? { type: c.type, addr: c.addr, port: c.port } : { type: c.type, host: c.host, port: c.port })),
+    summary: t.summary,
+  };
+}
+function fromFields(f) {
+  return { ...f, fingerprint: fromHex(f.fingerprint), candidates: f.candidates.map((c) => ({ ...c })) };
+}
+
+test('valid vectors decode, encode and rebuild the SDP', () => {
+  assert.ok(vectors.valid.length > 0);
+  for (const v of vectors.valid) {
+    const t = decodeToken(v.token);
+    assert.deepEqual(fields(t), v.fields, v.name);
+    assert.equal(encodeToken(fromFields(v.fields)), v.token, v.name);
+    assert.equal(tokenSDP(t), v.sdp, v.name);
+  }
+});
+
+test('invalid vectors fail with the Go error kind and message', () => {
+  const kinds = new Set();
+  for (const v of vectors.invalid) {
+    assert.throws(() => decodeToken(v.input), (e) => {
+      assert.ok(e instanceof TokenError, `${v.name}: ${e}`);
+      assert.equal(e.kind, v.error, v.name);
+      assert.equal(e.message, v.message, v.name);
+      return true;
+    }, v.name);
+    kinds.add(v.error);
+  }
+  for (const k of ['empty', 'not-a-token', 'version', 'truncated', 'corrupted']) assert.ok(kinds.has(k), k);
+});
+
+test('forgiving vectors read as their canonical token', () => {
+  for (const v of vectors.forgiving) {
+    assert.deepEqual(fields(decodeToken(v.input)), fields(decodeToken(v.token)), v.name);
+  }
+});
+
+test('application checks', () => {
+  for (const v of vectors.checks) {
+    const t = decodeToken(v.token);
+    const run = () => checkToken(t, v.want, v.my_role, fromHex(v.my_fingerprint));
+    if (!v.error) {
+      assert.doesNotThrow(run, v.name);
+      continue;
+    }
+    assert.throws(run, (e) => e.kind === v.error && e.message === v.message, v.name);
+  }
+});
+
+test('verification codes', () => {
+  for (const v of vectors.verification) {
+    assert.equal(verificationCode(fromHex(v.a), fromHex(v.b)), v.code);
+    assert.equal(verificationCode(fromHex(v.b), fromHex(v.a)), v.code);
+  }
+});
+
+test('a Chromium answer SDP reads into an answer token', () => {
+  const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n' +
+    'a=candidate:1 1 udp 2113937151 1f0c6a2e-4b5d-4e8f-9a7b-3c2d1e0f5a6b.local 53703 typ host generation 0 network-cost 999\r\n' +
+    'a=candidate:2 1 tcp 2113937151 10.0.0.1 9 typ host tcptype active\r\n' +
+    'a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n' +
+    'a=fingerprint:sha-256 AC:51:69:49:E5:46:4A:D1:D3:68:E3:F3:1A:38:77:38:96:EA:09:7F:BB:FA:B3:BE:D0:0B:E3:CE:C3:2C:D5:0D\r\na=setup:active\r\na=mid:0\r\n';
+  const t = fromSDP('answer', sdp);
+  assert.equal(t.active, true);
+  assert.deepEqual(t.candidates, [{ type: 'host', host: '1f0c6a2e-4b5d-4e8f-9a7b-3c2d1e0f5a6b.local', port: 53703 }]);
+  t.role = 'receiver';
+  assert.deepEqual(fields(decodeToken(encodeToken(t))), fields(t));
+});

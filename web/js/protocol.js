@@ -1,0 +1,517 @@
+// The transfer protocol (docs/PROTOCOL.md §2), a port of transfer/ for the page: messages,
+// a sender that reads Blobs in slices with flow control, and a receiver that writes into sinks
+// the page chooses (file picker, Origin Private File System, or memory).
+
+import { sha256 } from '../vendor/noble-hashes/sha2.js';
+
+export const MAX_MESSAGE_SIZE = 262144;
+export const DEFAULT_CHUNK = 64 * 1024;
+
+const te = new TextEncoder();
+const td = new TextDecoder('utf-8', { fatal: true });
+
+// TransferError is a failure the user must see; code is one of §2.3's codes.
+export class TransferError extends Error {
+  constructor(code, message, remote = false) {
+    super(remote ? 'peer: ' + message : message);
+    this.code = code;
+    this.remote = remote;
+    this.text = message;
+  }
+}
+const protocolError = (msg) => new TransferError('protocol', msg);
+
+const NAMES = { H: 'hello (H)', M: 'manifest (M)', A: 'accept (A)', S: 'start (S)', D: 'data (D)', F: 'file end (F)', E: 'end (E)', C: 'complete (C)', X: 'error (X)' };
+function messageName(t) {
+  if (NAMES[t]) return NAMES[t];
+  const c = t.charCodeAt(0);
+  if (c >= 0x21 && c < 0x7f) return `unknown type '${t}'`;
+  return `unknown type 0x${c.toString(16).padStart(2, '0')}`;
+}
+
+const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const isSHA256Hex = (s) => typeof s === 'string' && /^[0-9a-fA-F]{64}$/.test(s);
+const isInt = (n) => typeof n === 'number' && Number.isInteger(n);
+
+// goJSON writes JSON as Go's encoding/json does (it escapes <, > and & and U+2028/U+2029).
+export function goJSON(v) {
+  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+export function encodeMessage(type, body) {
+  const j = te.encode(goJSON(body));
+  const b = new Uint8Array(1 + j.length);
+  b[0] = type.charCodeAt(0);
+  b.set(j, 1);
+  return b;
+}
+
+// Canonical member order of each message, as the Go structs have it.
+const ORDER = {
+  H: (m) => ({ v: m.v, role: m.role, ...(m.app ? { app: m.app } : {}) }),
+  S: (m) => ({ i: m.i, offset: m.offset }),
+  F: (m) => ({ i: m.i, sha256: m.sha256 }),
+  C: (m) => ({ files: m.files, bytes: m.bytes }),
+  X: (m) => ({ code: m.code, message: m.message }),
+  E: () => ({}),
+  A: (m) => ({ resume: (m.resume ?? []).map((r) => ({ i: r.i, offset: r.offset, sha256: r.sha256 })) }),
+  M: (m) => ({ entries: m.entries.map(wireEntry), more: !!m.more }),
+};
+export const wireEntry = (e) => ({ path: e.path, kind: e.kind, size: e.kind === 'dir' ? 0 : e.size, mode: e.mode ?? 0, mtime: e.mtime ?? 0 });
+export const message = (type, body) => encodeMessage(type, ORDER[type](body));
+
+// decodeMessage parses one message from the peer: {type, body} or {type: 'D', data}.
+// It throws a TransferError with code "protocol".
+export function decodeMessage(b) {
+  if (b.length === 0) throw protocolError('the peer sent an empty message');
+  const type = String.fromCharCode(b[0]);
+  if (type === 'D') return { type, data: b.subarray(1) };
+  if (!NAMES[type]) throw protocolError(`the peer sent a message of ${messageName(type)}`);
+  let body;
+  try {
+    const text = td.decode(b.subarray(1));
+    if (!/^[ \t\r\n]*\{/.test(text)) throw new Error('the body is not a JSON object');
+    body = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof SyntaxError ? e.message : e instanceof TypeError ? 'not valid UTF-8' : e.message;
+    throw protocolError(`the peer sent a malformed ${messageName(type)} message: ${why}`);
+  }
+  const why = validate(type, body);
+  if (why.startsWith('malformed ')) throw protocolError(`the peer sent a malformed ${messageName(type)} message: ${why.slice(10)}`);
+  if (why) throw protocolError(`the peer sent an invalid ${messageName(type)} message: ${why}`);
+  return { type, body };
+}
+
+// validate checks types (what Go's decoder enforces) and the values that must always hold.
+function validate(type, m) {
+  const int = (v, what) => (v === undefined || isInt(v) ? '' : `malformed ${what} is not an integer`);
+  switch (type) {
+    case 'H':
+      return int(m.v, 'v') || (m.role !== undefined && typeof m.role !== 'string' ? 'malformed role is not a string' : '');
+    case 'M': {
+      if (m.entries != null && !Array.isArray(m.entries)) return 'malformed entries is not a list';
+      for (const e of m.entries ?? []) {
+        if (e === null || typeof e !== 'object') return 'malformed an entry is not an object';
+        if (typeof (e.path ?? '') !== 'string' || typeof (e.kind ?? '') !== 'string') return 'malformed an entry has a path or kind that is not a string';
+        for (const k of ['size', 'mode', 'mtime']) { const w = int(e[k], k); if (w) return w; }
+        if (e.mode !== undefined && (e.mode < 0 || e.mode > 0xffffffff)) return 'malformed mode out of range';
+        const q = JSON.stringify(e.path ?? '');
+        switch (e.kind) {
+          case 'file': case 'text': if ((e.size ?? 0) < 0) return `entry ${q} has a negative size`; break;
+          case 'stream': if ((e.size ?? 0) < -1) return `entry ${q} has a negative size`; break;
+          case 'dir': break;
+          default: return `entry ${q} has an unknown kind ${JSON.stringify(e.kind ?? '')}`;
+        }
+      }
+      return '';
+    }
+    case 'A':
+      if (m.resume != null && !Array.isArray(m.resume)) return 'malformed resume is not a list';
+      for (const r of m.resume ?? []) {
+        const w = int(r.i, 'i') || int(r.offset, 'offset');
+        if (w) return w;
+        if ((r.i ?? 0) < 0 || (r.offset ?? 0) < 0) return 'negative index or offset';
+        if (!isSHA256Hex(r.sha256)) return 'sha256 is not 64 hex digits';
+      }
+      return '';
+    case 'S':
+      return int(m.i, 'i') || int(m.offset, 'offset') || ((m.i ?? 0) < 0 || (m.offset ?? 0) < 0 ? 'negative index or offset' : '');
+    case 'F':
+      return int(m.i, 'i') || ((m.i ?? 0) < 0 ? 'negative index' : '') || (!isSHA256Hex(m.sha256) ? 'sha256 is not 64 hex digits' : '');
+    case 'C':
+      return int(m.files, 'files') || int(m.bytes, 'bytes') || ((m.files ?? 0) < 0 || (m.bytes ?? 0) < 0 ? 'negative count' : '');
+  }
+  return '';
+}
+
+// encodeManifest splits entries over M messages of at most limit bytes (as Go does).
+export function encodeManifest(entries, limit = MAX_MESSAGE_SIZE) {
+  const head = te.encode('M{"entries":['), more = te.encode('],"more":true}'), last = te.encode('],"more":false}');
+  const msgs = [];
+  let cur = [head], len = head.length, n = 0;
+  const flush = (tail) => {
+    const b = new Uint8Array(len + tail.length);
+    let o = 0;
+    for (const p of cur) { b.set(p, o); o += p.length; }
+    b.set(tail, o);
+    return b;
+  };
+  for (const e of entries) {
+    const ej = te.encode(goJSON(wireEntry(e)));
+    if (head.length + ej.length + last.length > limit) throw new TransferError('limit', `the manifest entry for ${e.path} does not fit in a message`);
+    if (len + 1 + ej.length + last.length > limit) {
+      msgs.push(flush(more));
+      cur = [head]; len = head.length; n = 0;
+    }
+    if (n > 0) { cur.push(te.encode(',')); len += 1; }
+    cur.push(ej); len += ej.length; n++;
+  }
+  msgs.push(flush(last));
+  return msgs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths (§2.4): what a receiver refuses.
+
+function isControl(cp) { return cp < 0x20 || (cp >= 0x7f && cp < 0xa0); }
+function isBidi(cp) { return cp === 0x200e || cp === 0x200f || cp === 0x061c || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069); }
+function reserved(c) {
+  let base = c;
+  const i = base.search(/[.:]/);
+  if (i >= 0) base = base.slice(0, i);
+  base = base.replace(/ +$/, '').toUpperCase();
+  return /^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$)$/.test(base) || /^(COM|LPT)[0-9¹²³]$/.test(base);
+}
+export function pathProblem(p) {
+  if (p === '') return 'it is empty';
+  if (te.encode(p).length > 4096) return 'it is longer than 4096 bytes';
+  if (p[0] === '/') return 'it is absolute';
+  for (const ch of p) {
+    const cp = ch.codePointAt(0);
+    if (cp === 0) return 'it contains a NUL character';
+    if (ch === '\\') return 'it contains a backslash';
+    if (isControl(cp)) return 'it contains a control character';
+    if (isBidi(cp)) return 'it contains a bidirectional text override';
+  }
+  for (const c of p.split('/')) {
+    if (c === '') return 'it contains an empty component';
+    if (c === '.') return 'it contains a "." component';
+    if (c === '..') return 'it contains a ".." component';
+    if (te.encode(c).length > 255) return 'a component is longer than 255 bytes';
+    if (c.length >= 2 && c[1] === ':' && /[a-zA-Z]/.test(c[0])) return 'it contains a drive letter';
+    if (reserved(c)) return 'it contains a name reserved on Windows';
+  }
+  return '';
+}
+
+export function formatBytes(n) {
+  if (n < 1000) return `${n} B`;
+  let f = n;
+  for (const u of ['kB', 'MB', 'GB', 'TB', 'PB']) {
+    f /= 1000;
+    if (f < 999.95) return `${f.toFixed(1)} ${u}`;
+  }
+  return `${(f / 1000).toFixed(1)} EB`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels. A conn has send(bytes) (resolves once there is room: flow control), recv()
+// (the next message as a Uint8Array), pending() (a message is waiting) and close().
+
+export class MessageQueue {
+  constructor() { this.items = []; this.waiter = null; this.error = null; }
+  push(m) {
+    if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(m); } else this.items.push(m);
+  }
+  fail(err) {
+    if (this.error) return;
+    this.error = err;
+    if (this.waiter) { const w = this.waiter; this.waiter = null; w.reject(err); }
+  }
+  next() {
+    if (this.items.length) return Promise.resolve(this.items.shift());
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+  }
+  pending() { return this.items.length > 0 || this.error !== null; }
+}
+
+export const FLOW = { high: 4 * 1024 * 1024, low: 1 * 1024 * 1024 };
+
+// dataChannelConn wraps an open RTCDataChannel. Writes wait while more than high bytes are
+// buffered and resume on the channel's bufferedamountlow event (threshold low).
+export function dataChannelConn(dc, flow = FLOW) {
+  dc.binaryType = 'arraybuffer';
+  dc.bufferedAmountLowThreshold = flow.low;
+  const q = new MessageQueue();
+  let lowWaiters = [];
+  const wakeLow = () => { const w = lowWaiters; lowWaiters = []; w.forEach((f) => f()); };
+  const lost = () => new TransferError('io', 'connection to peer lost (the data channel closed)');
+  dc.addEventListener('message', (e) => q.push(new Uint8Array(e.data)));
+  dc.addEventListener('bufferedamountlow', wakeLow);
+  dc.addEventListener('close', () => { q.fail(lost()); wakeLow(); });
+  dc.addEventListener('error', () => { q.fail(lost()); wakeLow(); });
+  return {
+    async send(b) {
+      while (dc.readyState === 'open' && dc.bufferedAmount > flow.high) {
+        await new Promise((resolve) => lowWaiters.push(resolve));
+      }
+      if (dc.readyState !== 'open') throw lost();
+      dc.send(b);
+    },
+    recv: () => q.next(),
+    pending: () => q.pending(),
+    close: () => { try { dc.close(); } catch { /* already closed */ } },
+    drained: async () => {
+      const t0 = Date.now();
+      while (dc.readyState === 'open' && dc.bufferedAmount > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    },
+  };
+}
+
+// pipe returns two connected in-memory conns (tests).
+export function pipe() {
+  const qa = new MessageQueue(), qb = new MessageQueue();
+  const mk = (inq, outq) => ({
+    async send(b) { if (outq.error) throw new TransferError('io', 'connection to peer lost (closed)'); outq.push(b.slice()); },
+    recv: () => inq.next(),
+    pending: () => inq.pending(),
+    close: () => { const e = new TransferError('io', 'connection to peer lost (the peer closed the connection)'); qa.fail(e); qb.fail(e); },
+    drained: async () => {},
+  });
+  return [mk(qa, qb), mk(qb, qa)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared session steps.
+
+async function read(conn) {
+  let b;
+  try {
+    b = await conn.recv();
+  } catch (e) {
+    if (e instanceof TransferError) throw e;
+    throw new TransferError('io', `connection to peer lost (${e.message ?? e})`);
+  }
+  const m = decodeMessage(b);
+  if (m.type === 'X') {
+    const clean = (s, max) => Array.from(String(s ?? '')).filter((c) => !isControl(c.codePointAt(0)) && !isBidi(c.codePointAt(0))).join('').slice(0, max).trim();
+    const code = clean(m.body.code, 32) || 'protocol';
+    throw new TransferError(code, clean(m.body.message, 1024) || `the transfer failed (${code})`, true);
+  }
+  return m;
+}
+
+async function expect(conn, type) {
+  const m = await read(conn);
+  if (m.type !== type) throw protocolError(`the peer sent a ${messageName(m.type)} message where a ${messageName(type)} message was expected`);
+  return m;
+}
+
+async function sendX(conn, err) {
+  if (err.remote) return;
+  try { await Promise.race([conn.send(message('X', { code: err.code, message: err.text ?? err.message })), new Promise((r) => setTimeout(r, 2000))]); } catch { /* best effort */ }
+}
+
+async function hello(conn, role, app) {
+  await conn.send(message('H', { v: 1, role, app }));
+  const h = (await expect(conn, 'H')).body;
+  if (h.v !== 1) throw protocolError(`your peer speaks version ${h.v} of the p2pcopy protocol and this program speaks version 1; use the same p2pcopy version on both sides`);
+  if (h.role === role) throw protocolError(`your peer is also ${role === 'send' ? 'sending' : 'receiving'}; one side must run "p2pcopy send" and the other "p2pcopy receive"`);
+  if (h.role !== 'send' && h.role !== 'receive') throw protocolError(`your peer announced an unknown role ${JSON.stringify(h.role)}`);
+}
+
+// fail reports err to the peer (unless it came from the peer), closes and rethrows a
+// TransferError.
+async function fail(conn, err) {
+  if (!(err instanceof TransferError)) err = new TransferError('io', String(err?.message ?? err));
+  await sendX(conn, err);
+  conn.close();
+  throw err;
+}
+
+class Progress {
+  constructor(onEvent, total) { this.onEvent = onEvent; this.total = total; this.bytes = 0; this.t0 = Date.now(); this.last = 0; }
+  add(n, force = false) {
+    this.bytes += n;
+    const now = Date.now();
+    if (this.onEvent && (force || now - this.last >= 100)) {
+      this.last = now;
+      this.onEvent({ event: 'progress', bytes: this.bytes, total: this.total, elapsed: (now - this.t0) / 1000 });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sender.
+
+// send offers items and sends them once the peer accepted. An item is
+// {path, kind: 'file'|'dir'|'text', size, mode, mtime, blob}. It resolves after the receiver's C
+// with {files, bytes, sent, resumed, seconds}.
+export async function send(conn, items, opts = {}) {
+  const chunk = Math.min(opts.chunkSize || DEFAULT_CHUNK, MAX_MESSAGE_SIZE - 1);
+  const readSize = Math.max(chunk, opts.readSize || 4 * 1024 * 1024);
+  const onEvent = opts.onEvent;
+  const t0 = Date.now();
+  try {
+    await hello(conn, 'send', opts.app || 'p2pcopy-web');
+    for (const b of encodeManifest(items)) await conn.send(b);
+    const total = items.reduce((n, it) => n + (it.kind === 'dir' ? 0 : it.size), 0);
+    onEvent?.({ event: 'manifest', entries: items.length, total });
+    const accept = (await expect(conn, 'A')).body;
+    const resume = new Map();
+    for (const r of accept.resume ?? []) {
+      const e = items[r.i];
+      if (!e) throw protocolError(`the peer asked to resume entry ${r.i}, but the transfer has ${items.length} entries`);
+      if (e.kind === 'dir') throw protocolError(`the peer asked to resume ${e.path}, which is a directory`);
+      if (r.offset > e.size) throw protocolError(`the peer asked to resume ${e.path} at byte ${r.offset}, but it has only ${e.size} bytes`);
+      if (resume.has(r.i)) throw protocolError(`the peer asked to resume ${e.path} twice`);
+      resume.set(r.i, r);
+    }
+    const prog = new Progress(onEvent, total);
+    let files = 0, sent = 0, resumed = 0;
+    const checkPeer = async () => {
+      if (conn.pending()) {
+        const m = await read(conn);
+        throw protocolError(`the peer sent a ${messageName(m.type)} message while the transfer was running`);
+      }
+    };
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      if (it.kind === 'dir') continue;
+      const blob = it.kind === 'text' ? new Blob([it.text]) : it.blob;
+      let h = sha256.create();
+      let offset = 0;
+      const r = resume.get(i);
+      if (r && r.offset > 0 && it.kind === 'file') {
+        for (let off = 0; off < r.offset; off += readSize) {
+          h.update(new Uint8Array(await blob.slice(off, Math.min(r.offset, off + readSize)).arrayBuffer()));
+        }
+        if (hexOf(h.clone().digest()) === r.sha256.toLowerCase()) {
+          offset = r.offset; // h goes on from the prefix: F covers the whole file
+          onEvent?.({ event: 'resume', path: it.path, offset });
+        } else {
+          h = sha256.create();
+        }
+      }
+      await conn.send(message('S', { i, offset }));
+      resumed += offset;
+      prog.add(offset, true);
+      // Read ahead one block while the previous one is being sent.
+      let next = offset < it.size ? blob.slice(offset, Math.min(it.size, offset + readSize)).arrayBuffer() : null;
+      let pos = offset;
+      while (next) {
+        const block = new Uint8Array(await next);
+        if (block.length === 0) throw new TransferError('changed', `${it.path} changed while it was being sent; send it again when it is no longer being written`);
+        const blockEnd = pos + block.length;
+        next = blockEnd < it.size ? blob.slice(blockEnd, Math.min(it.size, blockEnd + readSize)).arrayBuffer() : null;
+        h.update(block);
+        for (let o = 0; o < block.length; o += chunk) {
+          const part = block.subarray(o, Math.min(block.length, o + chunk));
+          const d = new Uint8Array(1 + part.length);
+          d[0] = 0x44;
+          d.set(part, 1);
+          await checkPeer();
+          await conn.send(d);
+          sent += part.length;
+          prog.add(part.length);
+        }
+        pos = blockEnd;
+      }
+      await conn.send(message('F', { i, sha256: hexOf(h.digest()) }));
+      files++;
+      onEvent?.({ event: 'file-done', path: it.path });
+    }
+    await checkPeer();
+    await conn.send(message('E', {}));
+    prog.add(0, true);
+    await expect(conn, 'C');
+    onEvent?.({ event: 'done' });
+    conn.close();
+    return { files, bytes: prog.bytes, sent, resumed, seconds: (Date.now() - t0) / 1000 };
+  } catch (e) {
+    return fail(conn, e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiver.
+
+// receive accepts a transfer. opts.confirm(entries) is called once the manifest arrived and
+// passed the checks; it returns (or resolves to) openSink(entry, index), which returns a sink
+// {write(u8), close(), abort()} for a file, or throws a TransferError (e.g. code "limit" for a
+// file too big for the save path). Text entries are passed to opts.onText(path, text).
+// This receiver offers no resume (A has an empty resume list).
+export async function receive(conn, opts = {}) {
+  const onEvent = opts.onEvent;
+  const t0 = Date.now();
+  let sink = null;
+  try {
+    await hello(conn, 'receive', opts.app || 'p2pcopy-web');
+    const entries = [];
+    const kinds = new Map();
+    let total = 0;
+    for (;;) {
+      const m = (await expect(conn, 'M')).body;
+      for (const w of m.entries ?? []) {
+        const e = { path: w.path ?? '', kind: w.kind, size: w.kind === 'dir' ? 0 : (w.size ?? 0), mode: w.mode ?? 0, mtime: w.mtime ?? 0 };
+        const why = pathProblem(e.path);
+        if (why) throw new TransferError('unsafe-path', `refusing the transfer: unsafe path ${JSON.stringify(e.path)}: ${why}`);
+        if (e.path.endsWith('.p2pcopy-part')) throw new TransferError('unsafe-path', `refusing the transfer: the name ${JSON.stringify(e.path)} ends in .p2pcopy-part, which is reserved for partial files`);
+        if (kinds.has(e.path)) throw protocolError(`the peer's list of files contains ${JSON.stringify(e.path)} twice`);
+        kinds.set(e.path, e.kind);
+        if (entries.length >= 200000) throw new TransferError('limit', 'refusing the transfer: it has more than 200000 entries, this receiver\'s limit');
+        if (e.size > 0) total += e.size;
+        entries.push(e);
+      }
+      if (!m.more) break;
+    }
+    onEvent?.({ event: 'manifest', entries, total });
+    const openSink = await (opts.confirm ? opts.confirm(entries) : null);
+    await conn.send(message('A', { resume: [] }));
+    const prog = new Progress(onEvent, total);
+    let next = 0; // the next non-directory entry expected
+    const advance = () => { while (next < entries.length && entries[next].kind === 'dir') next++; };
+    advance();
+    let files = 0;
+    for (;;) {
+      const m = await read(conn);
+      if (m.type === 'E') {
+        if (next < entries.length) throw protocolError(`the peer ended the transfer before sending ${JSON.stringify(entries[next].path)}`);
+        break;
+      }
+      if (m.type !== 'S') throw protocolError(`the peer sent a ${messageName(m.type)} message where a start (S) message was expected`);
+      const { i, offset } = m.body;
+      if (i !== next) throw protocolError(`the peer started entry ${i} where entry ${next} was expected`);
+      if (offset !== 0) throw protocolError(`the peer resumed ${JSON.stringify(entries[i].path)} at byte ${offset}, but no resume was offered`);
+      const e = entries[i];
+      const h = sha256.create();
+      let got = 0;
+      const textParts = [];
+      sink = e.kind === 'text' ? null : openSink ? await openSink(e, i) : null;
+      onEvent?.({ event: 'file-start', path: e.path, index: i });
+      let fin;
+      for (;;) {
+        const d = await read(conn);
+        if (d.type === 'F') { fin = d.body; break; }
+        if (d.type !== 'D') throw protocolError(`the peer sent a ${messageName(d.type)} message in the middle of ${JSON.stringify(e.path)}`);
+        const data = d.data;
+        if (e.size >= 0 && e.kind !== 'stream' && got + data.length > e.size) throw protocolError(`the peer sent more than the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
+        got += data.length;
+        h.update(data);
+        if (e.kind === 'text') textParts.push(data.slice());
+        else if (sink) await sink.write(data);
+        prog.add(data.length);
+      }
+      if (fin.i !== i) throw protocolError(`the peer ended entry ${fin.i} while entry ${i} was being sent`);
+      if (e.kind !== 'stream' && got !== e.size) throw protocolError(`the peer sent ${got} of the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
+      if (hexOf(h.digest()) !== fin.sha256.toLowerCase()) {
+        throw new TransferError('verify', `${e.path} arrived damaged (its SHA-256 does not match the sender's); run both commands again`);
+      }
+      if (e.kind === 'text') {
+        const all = new Uint8Array(got);
+        let o = 0;
+        for (const p of textParts) { all.set(p, o); o += p.length; }
+        opts.onText?.(e.path, new TextDecoder().decode(all));
+      } else if (sink) {
+        await sink.close();
+        sink = null;
+      }
+      files++;
+      onEvent?.({ event: 'file-done', path: e.path, index: i });
+      next = i + 1;
+      advance();
+    }
+    prog.add(0, true);
+    await conn.send(message('C', { files, bytes: prog.bytes }));
+    await conn.drained?.();
+    onEvent?.({ event: 'done' });
+    // The sender closes after C; give it a moment, then close ourselves.
+    await Promise.race([conn.recv().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+    conn.close();
+    return { files, bytes: prog.bytes, seconds: (Date.now() - t0) / 1000 };
+  } catch (e) {
+    try { await sink?.abort?.(); } catch { /* nothing more to do */ }
+    return fail(conn, e);
+  }
+}

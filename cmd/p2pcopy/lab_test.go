@@ -233,6 +233,10 @@ func TestDropInLab(t *testing.T) {
 	bin := binary(t)
 	stun := lab.StartSTUN(t)
 	a, b := lab.AddHost(t, netlab.PortRestricted), lab.AddHost(t, netlab.FullCone)
+	uplink, err := lab.EmulateUplink(b, netlab.LinkConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRandomFile(t, src, 400_000_000)
 	out := filepath.Join(t.TempDir(), "out")
@@ -252,7 +256,7 @@ func TestDropInLab(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if err := lab.SetDown(b, true); err != nil {
+	if err := uplink.Set(netlab.LinkConfig{Loss: 1}); err != nil {
 		t.Fatal(err)
 	}
 	dropAt, _ := os.Stat(part)
@@ -263,7 +267,7 @@ func TestDropInLab(t *testing.T) {
 	if during.Size() != settled.Size() {
 		t.Fatalf("%d bytes arrived while the link was down: the drop did not cut the path", during.Size()-settled.Size())
 	}
-	if err := lab.SetDown(b, false); err != nil {
+	if err := uplink.Set(netlab.LinkConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done

@@ -91,12 +91,3 @@ func natRules(kind NAT, wan netip.Addr) (string, error) {
 	b.WriteString("}\n")
 	return b.String(), nil
 }
-
-// downRules cuts every packet in and out of interface dev (an outage).
-func downRules(dev string) string {
-	return fmt.Sprintf(`table inet netlab_down {
-	chain in { type filter hook prerouting priority -300; policy accept; iifname %q drop; }
-	chain out { type filter hook postrouting priority -300; policy accept; oifname %q drop; }
-}
-`, dev, dev)
-}

@@ -13,6 +13,9 @@
 //	nl-<id>-hN     host behind router N: eth0 10.N.0.2/24, default via 10.N.0.1;
 //	nl-<id>-hN-K   further hosts on the same LAN (AddHostBehind) get 10.N.0.(K+1).
 //	nl-<id>-pN     public host: eth0 on br0 with its own 203.0.113.x, no NAT.
+//	nl-<id>-wX     a link emulator (EmulateUplink, EmulateLAN) cut into hop X: two
+//	               TAP devices bridged to the two halves of the hop, frames moved
+//	               between them by the test process with delay, loss and rate.
 //
 // IPv6 is disabled in every lab namespace; the lab is IPv4 only. All
 // interfaces live inside the lab's namespaces: nothing is created in the
@@ -57,6 +60,7 @@ type Lab struct {
 	closed     bool
 	internet   *Host
 	lanHosts   map[int]int // hosts on router N's LAN so far
+	links      []*Link     // link emulators, stopped before namespaces go
 }
 
 // Host is a namespace with one address; run code in it with Run or Command.
@@ -69,10 +73,10 @@ type Host struct {
 	NAT    NAT        // the kind of NAT in front of the host (None if public)
 	Router string     // the router's namespace, "" when there is none
 
-	lab    *Lab
-	lanNet int // N of 10.N.0.0/24, 0 when public
-	upNS   string
-	upDev  string // the uplink that SetDown cuts: router "wan" or host "eth0"
+	lab      *Lab
+	lanNet   int    // N of 10.N.0.0/24, 0 when public
+	inetPort string // the uplink's port on the internet bridge ("rN" or "pN")
+	lanPort  string // h's port on its router's LAN bridge, "" when public
 }
 
 // Require skips the test (or fails it when CI=true) unless the process is
@@ -147,7 +151,7 @@ func New(t testing.TB) *Lab {
 }
 
 // Internet is a host on the internet side (addresses 203.0.113.1 and
-// 203.0.113.2), for servers such as STUN/TURN. SetDown does not apply to it.
+// 203.0.113.2), for servers such as STUN/TURN.
 func (l *Lab) Internet() *Host { return l.internet }
 
 // Namespaces lists the namespaces the lab created.
@@ -226,7 +230,7 @@ func (l *Lab) AddBehind(h *Host) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h2.upNS, h2.upDev = h.upNS, h.upDev
+	h2.inetPort = h.inetPort
 	return h2, nil
 }
 
@@ -248,22 +252,6 @@ func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.C
 	return exec.CommandContext(ctx, ipTool(), append([]string{"netns", "exec", h.Netns, name}, args...)...)
 }
 
-// SetDown starts (down=true) or ends an outage of h's uplink: every packet in
-// or out of the router's WAN interface (or a public host's eth0) is dropped.
-// Conntrack state and NAT mappings are kept. All hosts behind the same router
-// share the outage.
-func (l *Lab) SetDown(h *Host, down bool) error {
-	if h == nil || h.upNS == "" {
-		return errors.New("netlab: SetDown needs a NATed or public host of this lab")
-	}
-	// "add" + "delete" makes the removal idempotent.
-	rules := "add table inet netlab_down\ndelete table inet netlab_down\n"
-	if down {
-		rules += downRules(h.upDev)
-	}
-	return nft(h.upNS, rules)
-}
-
 // Close deletes every namespace of the lab (which removes their interfaces).
 // It is idempotent; New registers it with t.Cleanup.
 func (l *Lab) Close() error {
@@ -271,7 +259,12 @@ func (l *Lab) Close() error {
 	l.closed = true
 	nss := l.namespaces
 	l.namespaces = nil
+	links := l.links
+	l.links = nil
 	l.mu.Unlock()
+	for _, k := range links {
+		k.close()
+	}
 	var errs []error
 	for i := len(nss) - 1; i >= 0; i-- {
 		if err := ip("netns", "del", nss[i]); err != nil {
@@ -370,7 +363,7 @@ func (l *Lab) addPublic(n int, pub netip.Addr) (*Host, error) {
 	); err != nil {
 		return nil, err
 	}
-	return &Host{Name: name, Netns: ns, Addr: pub, Public: pub, NAT: None, lab: l, upNS: ns, upDev: "eth0"}, nil
+	return &Host{Name: name, Netns: ns, Addr: pub, Public: pub, NAT: None, lab: l, inetPort: name}, nil
 }
 
 func (l *Lab) addNATed(n int, nat NAT, pub netip.Addr) (*Host, error) {
@@ -419,7 +412,7 @@ func (l *Lab) addNATed(n int, nat NAT, pub netip.Addr) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.upNS, h.upDev = rns, "wan"
+	h.inetPort = rname
 	return h, nil
 }
 
@@ -444,7 +437,7 @@ func (l *Lab) addLANHost(rns string, n, k int, name string, nat NAT, pub netip.A
 	); err != nil {
 		return nil, err
 	}
-	return &Host{Name: name, Netns: ns, Addr: addr, Public: pub, NAT: nat, Router: rns, lab: l, lanNet: n}, nil
+	return &Host{Name: name, Netns: ns, Addr: addr, Public: pub, NAT: nat, Router: rns, lab: l, lanNet: n, lanPort: port}, nil
 }
 
 // ip runs the ip tool.

@@ -192,12 +192,17 @@ func TestNATBehaviour(t *testing.T) {
 
 // TestLANAndOutage: two hosts on one LAN reach each other directly and share
 // the router's public address; a public host is reachable from behind a NAT;
-// SetDown cuts the uplink and restores it.
+// the link emulator at 100 % loss cuts the uplink and restores it with
+// mappings intact.
 func TestLANAndOutage(t *testing.T) {
 	lab := New(t)
 	h1 := lab.AddHost(t, PortRestricted)
 	h2 := lab.AddHostBehind(t, h1)
 	pub := lab.AddHost(t, None)
+	uplink, err := lab.EmulateUplink(h1, LinkConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if h2.Addr == h1.Addr || h2.Public != h1.Public || h2.Router != h1.Router {
 		t.Fatalf("same-LAN host: %+v vs %+v", h2, h1)
 	}
@@ -222,7 +227,7 @@ func TestLANAndOutage(t *testing.T) {
 	// Same local port on both hosts: the NAT must give them different ports.
 	t.Logf("h1 and h2 both bound to port 7000; public host sees h1 as %v", from1)
 
-	if err := lab.SetDown(h1, true); err != nil {
+	if err := uplink.Set(LinkConfig{Loss: 1}); err != nil {
 		t.Fatal(err)
 	}
 	send(t, c1, netip.AddrPortFrom(pub.Addr, 7000), "during")
@@ -233,10 +238,7 @@ func TestLANAndOutage(t *testing.T) {
 	if msg, _, ok := recv(t, c1, absentWait); ok {
 		t.Errorf("h1 received %q during the outage", msg)
 	}
-	if err := lab.SetDown(h1, false); err != nil {
-		t.Fatal(err)
-	}
-	if err := lab.SetDown(h1, false); err != nil { // idempotent
+	if err := uplink.Set(LinkConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	send(t, c1, netip.AddrPortFrom(pub.Addr, 7000), "after")

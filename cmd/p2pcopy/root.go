@@ -52,8 +52,8 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	pf.BoolVar(&g.json, "json", false, "print one JSON event per line on stderr instead of text (tokens still go to stdout)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only tokens and errors")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
-	pf.BoolVar(&g.qr, "qr", false, "also print tokens as QR codes")
-	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g), newNATCmd(env, g))
+	pf.BoolVar(&g.qr, "qr", false, "also print tokens as QR codes (send: a link to the page, served on this LAN, which hands the answer back)")
+	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g), newNATCmd(env, g), newWebCmd(env, g))
 	return root
 }
 

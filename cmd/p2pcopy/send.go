@@ -18,6 +18,8 @@ func newSendCmd(env *Env, g *globals) *cobra.Command {
 		text      string
 		name      string
 		chunkSize int
+		webListen string
+		webURL    string
 	)
 	cmd := &cobra.Command{
 		Use:   "send PATH... [TOKEN]",
@@ -31,17 +33,19 @@ by "p2pcopy receive"), prints the answer to send back.`,
   tar c dir | p2pcopy send - --name dir.tar
   p2pcopy send --text "the wifi password is ..."`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSend(cmd.Context(), env, g, args, text, name, chunkSize)
+			return runSend(cmd.Context(), env, g, args, text, name, chunkSize, webListen, webURL)
 		},
 	}
 	cmd.Flags().StringVar(&text, "text", "", "send this text message instead of files")
 	cmd.Flags().StringVar(&name, "name", "stdin", "file name the receiver uses for data from stdin (-)")
 	cmd.Flags().IntVar(&chunkSize, "chunk-size", 0, "bytes per data message (tuning; default chosen by measurement)")
 	_ = cmd.Flags().MarkHidden("chunk-size")
+	cmd.Flags().StringVar(&webListen, "web-listen", "", "with --qr: serve the page on this `host:port` (default: this machine's LAN address, a free port)")
+	cmd.Flags().StringVar(&webURL, "web-url", "", "with --qr: link to a hosted copy of the page at this `URL` instead (the answer still comes back here)")
 	return cmd
 }
 
-func runSend(ctx context.Context, env *Env, g *globals, args []string, text, streamName string, chunkSize int) error {
+func runSend(ctx context.Context, env *Env, g *globals, args []string, text, streamName string, chunkSize int, webListen, webURL string) error {
 	paths, token := splitToken(args)
 	if text == "" && len(paths) == 0 {
 		return usagef("nothing to send: name files or directories, - for stdin, or --text \"message\"")
@@ -66,10 +70,21 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 	}
 	defer tio.close()
 	tio.warning = natWarning(ctx, env, g, cfg)
+	readPeer := tio.read
+	if g.qr && token == "" { // scan-and-go: serve the page, take the answer back from it
+		sg, err := startScanAndGo(webListen, webURL, cfg.NoSTUN)
+		if err != nil {
+			return err
+		}
+		defer sg.close()
+		tio.link, readPeer = sg.link, sg.race(tio.read)
+	} else if webListen != "" || webURL != "" {
+		return usagef("--web-listen and --web-url go with --qr when this side makes the first token")
+	}
 	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
 		PeerToken:      token,
 		Publish:        tio.publish,
-		ReadPeer:       tio.read,
+		ReadPeer:       readPeer,
 		BadToken:       tio.badToken,
 		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,

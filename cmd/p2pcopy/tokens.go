@@ -25,6 +25,7 @@ type tokenIO struct {
 	interactive bool
 	closer      io.Closer
 	warning     <-chan string // a NAT warning to show before our first token
+	link        func(token string) string // send --qr: the page link for an offer, shown with its QR code
 }
 
 type lineResult struct {
@@ -66,8 +67,13 @@ func (t *tokenIO) publish(tok signal.Token, text string) error {
 	if _, err := fmt.Fprintln(t.out, text); err != nil {
 		return fmt.Errorf("writing the token: %w", err)
 	}
+	qrText := text
+	if t.link != nil && tok.Kind == signal.Offer {
+		qrText = t.link(text)
+		t.u.link(qrText)
+	}
 	if t.g.qr && !t.g.json {
-		qrterminal.GenerateHalfBlock(text, qrterminal.L, t.u.w)
+		qrterminal.GenerateHalfBlock(qrText, qrterminal.L, t.u.w)
 	}
 	if tok.Kind == signal.Offer {
 		t.u.waitingForAnswer(t.interactive)

@@ -128,6 +128,16 @@ func (u *ui) token(tok signal.Token, text string) {
 	}
 }
 
+// link shows the page link of scan-and-go (send --qr).
+func (u *ui) link(l string) {
+	if u.json {
+		writeJSON(u.w, map[string]any{"event": "link", "url": l})
+		return
+	}
+	u.info("Link (open it in a browser or scan the QR code; the page hands the answer back by itself):")
+	u.info("%s", l)
+}
+
 func (u *ui) waitingForAnswer(interactive bool) {
 	if interactive {
 		u.prompt("Paste your peer's answer: ")

@@ -1,0 +1,410 @@
+package main
+
+// The bundled page in headless Debian chromium, driven with chromedp, against the built binary.
+// Everything runs inside a network namespace the test creates (a veth LAN 10.77.0.1/24 with
+// multicast, plus loopback): chromium hides its host addresses behind mDNS .local names there as
+// on a real LAN, and the CLI resolves them with pion's mDNS; no packet leaves the namespace.
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+const labLANIP = "10.77.0.1"
+
+// requireBrowserLab skips (or fails under CI=true) when the browser tests cannot run here.
+func requireBrowserLab(t *testing.T) (chromium, ip string) {
+	t.Helper()
+	ci := os.Getenv("CI") == "true"
+	fail := func(msg string) {
+		t.Helper()
+		if ci {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if testing.Short() && !ci {
+		t.Skip("browser tests take a while; not in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		fail("browser tests need root: they run chromium and p2pcopy in a network namespace of their own")
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			chromium = p
+			break
+		}
+	}
+	if chromium == "" {
+		fail("browser tests need Debian's chromium: apt-get install chromium")
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		if _, err := os.Stat("/usr/sbin/ip"); err != nil {
+			fail("browser tests need the ip tool: apt-get install iproute2")
+		}
+		ip = "/usr/sbin/ip"
+	}
+	return chromium, ip
+}
+
+type webLab struct {
+	t        *testing.T
+	ns       string
+	ip       string
+	chromium string
+	bin      string
+}
+
+var labCount atomic.Int32
+
+func newWebLab(t *testing.T) *webLab {
+	chromium, ip := requireBrowserLab(t)
+	l := &webLab{t: t, ip: ip, chromium: chromium, bin: binary(t), ns: fmt.Sprintf("p2pweb-%d-%d", os.Getpid(), labCount.Add(1))}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", l.ns)
+	t.Cleanup(func() { _ = exec.Command(ip, "netns", "del", l.ns).Run() })
+	run("-n", l.ns, "link", "set", "lo", "up")
+	run("-n", l.ns, "link", "add", "lan0", "type", "veth", "peer", "name", "lan1")
+	run("-n", l.ns, "addr", "add", labLANIP+"/24", "dev", "lan0")
+	run("-n", l.ns, "link", "set", "lan0", "up")
+	run("-n", l.ns, "link", "set", "lan1", "up")
+	run("-n", l.ns, "route", "add", "224.0.0.0/4", "dev", "lan0")
+	// A default route, or chromium thinks it is offline and gathers no address. What it routes
+	// ends on lan1, inside the namespace.
+	run("-n", l.ns, "route", "add", "default", "dev", "lan0")
+	return l
+}
+
+// command runs the built p2pcopy inside the namespace.
+func (l *webLab) command(args ...string) *exec.Cmd {
+	return exec.Command(l.ip, append([]string{"netns", "exec", l.ns, l.bin}, args...)...)
+}
+
+// started starts cmd and kills it when the test ends.
+func (l *webLab) started(cmd *exec.Cmd) *exec.Cmd {
+	l.t.Helper()
+	if err := cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	return cmd
+}
+
+// servePage runs "p2pcopy web" in the namespace and returns the page's URL.
+func (l *webLab) servePage(listen string) string {
+	l.t.Helper()
+	cmd := l.command("web", "--listen", listen)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.started(cmd)
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() {
+		l.t.Fatal("p2pcopy web printed no address")
+	}
+	return strings.TrimSpace(sc.Text())
+}
+
+// browser starts a fresh headless chromium in the namespace with downloads going to dir.
+func (l *webLab) browser(ctx context.Context, dir string) context.Context {
+	l.t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(l.chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.UserDataDir(l.t.TempDir()),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			cmd.Args = append([]string{"ip", "netns", "exec", l.ns, cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = l.ip
+		}),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelB := chromedp.NewContext(actx)
+	l.t.Cleanup(func() { cancelB(); cancelA() })
+	if _, err := chromedp.CallBrowser(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true),
+	}); err != nil {
+		l.t.Fatalf("starting chromium: %v", err)
+	}
+	return bctx
+}
+
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+const (
+	jsStatus   = `document.querySelector('[data-testid=status]').textContent`
+	jsProgress = `(() => { const p = document.querySelector('[data-testid=progress]'); return p.value / p.max; })()`
+)
+
+// waitToken waits until the page shows its token in the element with that test id.
+func waitToken(t *testing.T, ctx context.Context, testid string) string {
+	t.Helper()
+	return waitPage(t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector('[data-testid=%s]'); return e && !e.hidden ? e.value : ''; })()`, testid), 2*time.Minute)
+}
+
+// waitPage polls js until it gives a non-empty string; an error status fails the test at once.
+func waitPage(t *testing.T, ctx context.Context, js string, limit time.Duration) string {
+	t.Helper()
+	end := time.Now().Add(limit)
+	for time.Now().Before(end) {
+		if v := eval[string](t, ctx, js); v != "" {
+			return v
+		}
+		if st := eval[string](t, ctx, jsStatus); strings.HasPrefix(st, "error:") {
+			t.Fatalf("page: %s", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("page: waited %s for %s; status %q", limit, js, eval[string](t, ctx, jsStatus))
+	return ""
+}
+
+// waitDone waits for the page's status to end in "done", with a watchdog on progress rather than
+// a fixed deadline: it fails when neither the status nor the progress changed for a minute.
+func waitDone(t *testing.T, ctx context.Context) {
+	t.Helper()
+	last, changed := "", time.Now()
+	for {
+		st := eval[string](t, ctx, jsStatus)
+		if st == "done" {
+			return
+		}
+		if strings.HasPrefix(st, "error:") {
+			t.Fatalf("page: %s", st)
+		}
+		now := fmt.Sprintf("%s|%v", st, eval[float64](t, ctx, jsProgress))
+		if now != last {
+			last, changed = now, time.Now()
+		}
+		if time.Since(changed) > time.Minute {
+			t.Fatalf("page made no progress for a minute: %s", now)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitDownload waits until chromium finished writing name into dir, then checks its bytes.
+func waitDownload(t *testing.T, dir, name string, want []byte) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	last, changed := int64(-1), time.Now()
+	for {
+		fi, err := os.Stat(p)
+		if err == nil && fi.Size() == int64(len(want)) {
+			if _, err := os.Stat(p + ".crdownload"); os.IsNotExist(err) {
+				break
+			}
+		}
+		var size int64
+		if err == nil {
+			size = fi.Size()
+		}
+		if size != last {
+			last, changed = size, time.Now()
+		}
+		if time.Since(changed) > time.Minute {
+			entries, _ := os.ReadDir(dir)
+			t.Fatalf("download of %s stalled at %d of %d bytes; %s holds %v", name, size, len(want), dir, entries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Fatalf("downloaded %s differs from what was sent", name)
+	}
+}
+
+func randomFile(t *testing.T, dir, name string, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cliLines collects a process's stderr and hands out lines that match.
+type cliLines struct {
+	log   syncBuffer
+	lines chan string
+}
+
+func watchLines(r io.Reader) *cliLines {
+	c := &cliLines{lines: make(chan string, 100)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			_, _ = c.log.Write([]byte(sc.Text() + "\n"))
+			select {
+			case c.lines <- sc.Text():
+			default:
+			}
+		}
+		close(c.lines)
+	}()
+	return c
+}
+
+func (c *cliLines) wait(t *testing.T, match func(string) bool) string {
+	t.Helper()
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("p2pcopy ended without the expected line:\n%s", c.log.String())
+			}
+			if match(l) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("p2pcopy printed no expected line in 2 minutes:\n%s", c.log.String())
+		}
+	}
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, log *syncBuffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("p2pcopy: %v\n%s", err, log.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("p2pcopy did not exit:\n%s", log.String())
+	}
+}
+
+// TestBrowserReceivesFromCLI: p2pcopy send FILE; the page opened at <page>#<token> shows the
+// offer, Accept gives the answer that is pasted into the CLI, and 100 MB of random bytes arrive
+// identical on disk through each save path headless chromium can exercise.
+func TestBrowserReceivesFromCLI(t *testing.T) {
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0")
+	src := t.TempDir()
+	data := randomFile(t, src, "random.bin", 100<<20)
+	for _, mode := range []string{"opfs", "blob", "picker"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := testCtx(t, 6*time.Minute)
+			dl := t.TempDir()
+			bctx := lab.browser(ctx, dl)
+			if mode == "picker" {
+				// showSaveFilePicker aborts headless: stand in for the dialog with a handle in the
+				// origin's private file system, so the page's own picker code path writes the file.
+				if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+					window.showSaveFilePicker = async (o) => {
+						window.__picked = o.suggestedName;
+						return (await navigator.storage.getDirectory()).getFileHandle('picked-' + o.suggestedName, { create: true });
+					};`}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sender := lab.command("send", "--no-stun", "--json", filepath.Join(src, "random.bin"))
+			stdin, _ := sender.StdinPipe()
+			tokOut, _ := sender.StdoutPipe()
+			stderr, _ := sender.StderrPipe()
+			lab.started(sender)
+			log := watchLines(stderr)
+			tok, err := bufio.NewReader(tokOut).ReadString('\n')
+			if err != nil {
+				t.Fatalf("no token: %v\n%s", err, log.log.String())
+			}
+			do(t, bctx, chromedp.Navigate(pageURL+"?stun=none&save="+mode+"#"+strings.TrimSpace(tok)))
+			waitPage(t, bctx, `document.querySelector('[data-testid=accept]').offsetParent ? 'shown' : ''`, time.Minute)
+			if what := eval[string](t, bctx, `document.getElementById('offered-what').textContent`); what != "random.bin (104.9 MB)" {
+				t.Errorf("page shows the offer as %q", what)
+			}
+			do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+			answer := waitToken(t, bctx, "answer-token")
+			t.Logf("offer %s answer %s", strings.TrimSpace(tok), answer)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("p2pcopy send:\n%s", log.log.String())
+				}
+			})
+			if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
+				t.Fatal(err)
+			}
+			waitDone(t, bctx)
+			if p := eval[float64](t, bctx, jsProgress); p != 1 {
+				t.Errorf("progress ended at %v, want 1", p)
+			}
+			waitExit(t, sender, &log.log)
+			// Both sides show the same verification code.
+			code := eval[string](t, bctx, `document.querySelector('[data-testid=verify-code]').textContent`)
+			if !strings.Contains(log.log.String(), code) {
+				t.Errorf("verification code %q on the page is not in the CLI's output:\n%s", code, log.log.String())
+			}
+			if mode == "picker" {
+				got := eval[string](t, bctx, `(async () => {
+					const f = await (await (await navigator.storage.getDirectory()).getFileHandle('picked-random.bin')).getFile();
+					const d = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.arrayBuffer()));
+					return f.size + ':' + Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+				})()`)
+				sum := sha256.Sum256(data)
+				if want := fmt.Sprintf("%d:%x", len(data), sum); got != want {
+					t.Fatalf("picked file: %s, want %s", got, want)
+				}
+				return
+			}
+			waitDownload(t, dl, "random.bin", data)
+			if how := eval[string](t, bctx, `document.querySelector('[data-testid=saved] li').dataset.how`); how != mode {
+				t.Errorf("saved by %q, want %q", how, mode)
+			}
+		})
+	}
+}

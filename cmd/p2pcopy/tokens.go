@@ -24,7 +24,7 @@ type tokenIO struct {
 	lines       chan lineResult
 	interactive bool
 	closer      io.Closer
-	warning     <-chan string // a NAT warning to show before our first token
+	warning     <-chan string             // a NAT warning to show before our first token
 	link        func(token string) string // send --qr: the page link for an offer, shown with its QR code
 }
 

@@ -10,8 +10,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -189,15 +192,21 @@ func waitToken(t *testing.T, ctx context.Context, testid string) string {
 	return waitPage(t, ctx, fmt.Sprintf(`(() => { const e = document.querySelector('[data-testid=%s]'); return e && !e.hidden ? e.value : ''; })()`, testid), 2*time.Minute)
 }
 
+// waitAccept waits until the page shows its Accept button.
+func waitAccept(t *testing.T, ctx context.Context) {
+	t.Helper()
+	waitPage(t, ctx, `(() => { const b = document.querySelector('[data-testid=accept]'); return b && b.offsetParent ? 'shown' : ''; })()`, time.Minute)
+}
+
 // waitPage polls js until it gives a non-empty string; an error status fails the test at once.
 func waitPage(t *testing.T, ctx context.Context, js string, limit time.Duration) string {
 	t.Helper()
 	end := time.Now().Add(limit)
 	for time.Now().Before(end) {
-		if v := eval[string](t, ctx, js); v != "" {
+		if v := eval[string](t, ctx, "(() => { try { return "+js+"; } catch { return ''; } })()"); v != "" {
 			return v
 		}
-		if st := eval[string](t, ctx, jsStatus); strings.HasPrefix(st, "error:") {
+		if st := eval[string](t, ctx, "(() => { try { return "+jsStatus+"; } catch { return ''; } })()"); strings.HasPrefix(st, "error:") {
 			t.Fatalf("page: %s", st)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -364,7 +373,7 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 				t.Fatalf("no token: %v\n%s", err, log.log.String())
 			}
 			do(t, bctx, chromedp.Navigate(pageURL+"?stun=none&save="+mode+"#"+strings.TrimSpace(tok)))
-			waitPage(t, bctx, `document.querySelector('[data-testid=accept]').offsetParent ? 'shown' : ''`, time.Minute)
+			waitAccept(t, bctx)
 			if what := eval[string](t, bctx, `document.getElementById('offered-what').textContent`); what != "random.bin (104.9 MB)" {
 				t.Errorf("page shows the offer as %q", what)
 			}
@@ -407,4 +416,334 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBrowserSendsToCLI: files picked on the page (three, one empty) arrive in p2pcopy receive
+// verified and identical on disk; the CLI answered the page's offer.
+func TestBrowserSendsToCLI(t *testing.T) {
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0")
+	ctx := testCtx(t, 6*time.Minute)
+	bctx := lab.browser(ctx, t.TempDir())
+	src, out := t.TempDir(), t.TempDir()
+	files := map[string][]byte{
+		"a.bin":     randomFile(t, src, "a.bin", 20<<20+5),
+		"empty.txt": randomFile(t, src, "empty.txt", 0),
+		"c.txt":     randomFile(t, src, "c.txt", 1000),
+	}
+	do(t, bctx, chromedp.Navigate(pageURL+"?stun=none"))
+	do(t, bctx, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{
+		filepath.Join(src, "a.bin"), filepath.Join(src, "empty.txt"), filepath.Join(src, "c.txt"),
+	}))
+	offer := waitToken(t, bctx, "offer-token")
+	recv := lab.command("receive", "-y", "--no-stun", "-o", out, offer)
+	ansOut, _ := recv.StdoutPipe()
+	stderr, _ := recv.StderrPipe()
+	lab.started(recv)
+	log := watchLines(stderr)
+	answer, err := bufio.NewReader(ansOut).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no answer: %v\n%s", err, log.log.String())
+	}
+	do(t, bctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), strings.TrimSpace(answer)),
+		chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+	waitDone(t, bctx)
+	waitExit(t, recv, &log.log)
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(want) {
+			t.Errorf("%s: %d bytes (%v), want %d identical bytes", name, len(got), err, len(want))
+		}
+	}
+	if !strings.Contains(log.log.String(), "verified") {
+		t.Errorf("the CLI did not report verification:\n%s", log.log.String())
+	}
+}
+
+// pagePost posts body to the page's /answer from inside the page and returns the HTTP status.
+func pagePost(t *testing.T, ctx context.Context, body string) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	return eval[int](t, ctx, fmt.Sprintf(`fetch('/answer', { method: 'POST', body: %s }).then((r) => r.status)`, b))
+}
+
+// TestScanAndGo: p2pcopy send --qr serves the page on the (namespace's) LAN address and prints
+// the link; the page opened from it hands its answer back by itself and the file arrives. An
+// answer without the secret is refused, and so is a second one.
+func TestScanAndGo(t *testing.T) {
+	lab := newWebLab(t)
+	ctx := testCtx(t, 6*time.Minute)
+	dl := t.TempDir()
+	bctx := lab.browser(ctx, dl)
+	src := t.TempDir()
+	data := randomFile(t, src, "photo.jpg", 10<<20)
+	sender := lab.command("send", "--no-stun", "--qr", "--json", "--web-listen", labLANIP+":0", filepath.Join(src, "photo.jpg"))
+	stdin, _ := sender.StdinPipe() // open, never written: the answer must come back through the page
+	defer stdin.Close()
+	stderr, _ := sender.StderrPipe()
+	lab.started(sender)
+	log := watchLines(stderr)
+	var ev struct{ URL string }
+	line := log.wait(t, func(l string) bool { return strings.Contains(l, `"event":"link"`) })
+	if err := json.Unmarshal([]byte(line), &ev); err != nil {
+		t.Fatal(err)
+	}
+	origin, frag, _ := strings.Cut(ev.URL, "#")
+	if !strings.HasPrefix(origin, "http://"+labLANIP+":") || !strings.Contains(frag, "&k=") {
+		t.Fatalf("link %q: want http://%s:PORT/...#TOKEN&k=SECRET", ev.URL, labLANIP)
+	}
+	secret := frag[strings.Index(frag, "&k=")+3:]
+	if len(secret) != 22 {
+		t.Errorf("secret %q: want 22 base64url characters (128 bits)", secret)
+	}
+
+	// A forged answer (no knowledge of the secret) is refused before the real page gets there.
+	base := origin[:strings.Index(origin[len("http://"):], "/")+len("http://")+1]
+	do(t, bctx, chromedp.Navigate(base))
+	forged := `{"answer":"p2pc1.AAAA","mac":"` + answerMAC("guess", "p2pc1.AAAA") + `"}`
+	if st := pagePost(t, bctx, forged); st != 403 {
+		t.Errorf("forged answer: HTTP %d, want 403", st)
+	}
+	if st := pagePost(t, bctx, `not json`); st != 403 {
+		t.Errorf("garbage: HTTP %d, want 403", st)
+	}
+
+	do(t, bctx, chromedp.Navigate(ev.URL))
+	waitAccept(t, bctx)
+	if u := eval[string](t, bctx, `location.href`); strings.Contains(u, "k=") {
+		t.Errorf("the secret stayed in the address bar: %s", u)
+	}
+	do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+	answer := waitToken(t, bctx, "answer-token")
+	waitDone(t, bctx)
+	waitExit(t, sender, &log.log)
+	waitDownload(t, dl, "photo.jpg", data)
+	if strings.Contains(log.log.String(), answer) {
+		t.Errorf("the CLI printed the answer it was handed")
+	}
+	// The server is gone with the CLI; a replay against a fresh run is covered by TestAnswerBox.
+}
+
+// TestAnswerBox: the return endpoint takes exactly one answer with a valid MAC; everything else
+// is refused, and the accepted answer is what the session reads.
+func TestAnswerBox(t *testing.T) {
+	box, err := newAnswerBox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := startPageServer("127.0.0.1:0", box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close()
+	post := func(method, body string) int {
+		req, _ := http.NewRequest(method, srv.url+"answer", strings.NewReader(body))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	good := fmt.Sprintf(`{"answer":"p2pc1.xyz","mac":"%s"}`, answerMAC(box.secret, "p2pc1.xyz"))
+	for _, c := range []struct {
+		method, body string
+		want         int
+	}{
+		{"GET", "", 405},
+		{"POST", `{"answer":"p2pc1.xyz","mac":""}`, 403},
+		{"POST", `{"answer":"p2pc1.xyz","mac":"` + answerMAC(box.secret, "p2pc1.other") + `"}`, 403},
+		{"POST", `{"answer":"p2pc1.xyz","mac":"` + strings.ToUpper(answerMAC(box.secret+"x", "p2pc1.xyz")) + `"}`, 403},
+		{"POST", `{}`, 403},
+		{"POST", good, 200},
+		{"POST", good, 409},
+		{"POST", `{"answer":"p2pc1.xyz","mac":"00"}`, 403},
+	} {
+		if got := post(c.method, c.body); got != c.want {
+			t.Errorf("%s %s: HTTP %d, want %d", c.method, c.body, got, c.want)
+		}
+	}
+	select {
+	case a := <-box.answers:
+		if a != "p2pc1.xyz" {
+			t.Errorf("accepted %q", a)
+		}
+	default:
+		t.Error("no answer accepted")
+	}
+	// The page itself is served, with a policy that forbids loading anything from elsewhere.
+	res, err := http.Get(srv.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); res.StatusCode != 200 || !strings.Contains(csp, "default-src 'self'") {
+		t.Errorf("GET /: %d, CSP %q", res.StatusCode, csp)
+	}
+}
+
+// TestBrowserBadToken: a bad token pasted into the page shows the same cause as the CLI prints
+// for it.
+func TestBrowserBadToken(t *testing.T) {
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0")
+	ctx := testCtx(t, 4*time.Minute)
+	bctx := lab.browser(ctx, t.TempDir())
+	vf := readTokenVectors(t)
+	cases := map[string]string{}
+	for _, v := range vf.Invalid {
+		switch v.Name {
+		case "truncated-in-fingerprint", "checksum-changed", "bad-char-bang", "version-2", "two-tokens", "plain-text":
+			cases[v.Name] = v.Input
+		}
+	}
+	for _, v := range vf.Valid {
+		if v.Name == "answer-receiver-active-ipv6-mdns-relay" {
+			cases["answer-where-offer-expected"] = v.Token
+		}
+	}
+	if len(cases) != 7 {
+		t.Fatalf("found %d of 7 token vectors", len(cases))
+	}
+	n := 0
+	for name, tok := range cases {
+		var stderr strings.Builder
+		cmd := lab.command("receive", "-y", "--no-stun", tok)
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); exitCodeOf(err) != 2 {
+			t.Fatalf("%s: p2pcopy receive exit %d, want 2: %s", name, exitCodeOf(err), stderr.String())
+		}
+		cliCause := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "p2pcopy: ")
+		n++
+		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&n=%d", pageURL, n)),
+			chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), tok),
+			chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+		st := waitStatusError(t, bctx)
+		if st != "error: "+cliCause {
+			t.Errorf("%s: page says %q, the CLI %q", name, st, cliCause)
+		}
+	}
+}
+
+func waitStatusError(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	end := time.Now().Add(time.Minute)
+	for time.Now().Before(end) {
+		if st := eval[string](t, ctx, jsStatus); strings.HasPrefix(st, "error:") {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no error status; status %q", eval[string](t, ctx, jsStatus))
+	return ""
+}
+
+type tokenVectorFile struct {
+	Valid []struct {
+		Name, Token string
+	}
+	Invalid []struct {
+		Name, Input string
+	}
+}
+
+func readTokenVectors(t *testing.T) tokenVectorFile {
+	t.Helper()
+	b, err := os.ReadFile("../../signal/testdata/tokens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vf tokenVectorFile
+	if err := json.Unmarshal(b, &vf); err != nil {
+		t.Fatal(err)
+	}
+	return vf
+}
+
+// TestPageLoadsNothingFromElsewhere: the browser's network log of a page load (and of making an
+// offer) holds requests to the serving host only.
+func TestPageLoadsNothingFromElsewhere(t *testing.T) {
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0")
+	ctx := testCtx(t, 3*time.Minute)
+	bctx := lab.browser(ctx, t.TempDir())
+	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	lctx, stop := context.WithCancel(bctx)
+	urls := make(chan []string, 1)
+	events := chromedp.Events(lctx, network.RequestWillBeSent)
+	go func() {
+		var seen []string
+		for ev, err := range events {
+			if err != nil {
+				break
+			}
+			seen = append(seen, ev.Request.URL)
+		}
+		urls <- seen
+	}()
+	do(t, bctx, chromedp.Navigate(pageURL))
+	waitPage(t, bctx, `document.readyState === 'complete' && document.querySelector('[data-testid=status]').textContent === 'ready' ? 'y' : ''`, time.Minute)
+	time.Sleep(time.Second)
+	stop()
+	seen := <-urls
+	if len(seen) < 5 {
+		t.Fatalf("only %d requests seen: %v", len(seen), seen)
+	}
+	for _, u := range seen {
+		if !strings.HasPrefix(u, pageURL) && !strings.HasPrefix(u, "data:") {
+			t.Errorf("request to elsewhere: %s", u)
+		}
+	}
+}
+
+// TestBrowserToBrowser: two tabs of the same page copy a file both ways round: the sender
+// offering first, and the receiver offering first.
+func TestBrowserToBrowser(t *testing.T) {
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0") + "?stun=none&save=blob"
+	ctx := testCtx(t, 6*time.Minute)
+	dl := t.TempDir()
+	bctx := lab.browser(ctx, dl)
+	src := t.TempDir()
+	data := randomFile(t, src, "b2b.bin", 8<<20+1)
+	tab := func() context.Context {
+		c, cancel := chromedp.NewContext(bctx)
+		t.Cleanup(cancel)
+		return c
+	}
+	t.Run("sender-first", func(t *testing.T) {
+		a, b := tab(), tab()
+		do(t, a, chromedp.Navigate(pageURL),
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{filepath.Join(src, "b2b.bin")}))
+		offer := waitToken(t, a, "offer-token")
+		do(t, b, chromedp.Navigate(pageURL+"#"+offer))
+		waitAccept(t, b)
+		do(t, b, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+		answer := waitToken(t, b, "answer-token")
+		do(t, a, chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), answer),
+			chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+		waitDone(t, b)
+		waitDone(t, a)
+		waitDownload(t, dl, "b2b.bin", data)
+	})
+	t.Run("receiver-first", func(t *testing.T) {
+		_ = os.Remove(filepath.Join(dl, "b2b.bin"))
+		a, b := tab(), tab()
+		do(t, b, chromedp.Navigate(pageURL), chromedp.Click(chromedp.CSS(`[data-testid=receive-first]`)))
+		offer := waitToken(t, b, "offer-token")
+		do(t, a, chromedp.Navigate(pageURL+"#"+offer))
+		waitAccept(t, a)
+		do(t, a, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{filepath.Join(src, "b2b.bin")}))
+		waitPage(t, a, `document.querySelector('[data-testid=accept]').disabled ? '' : 'y'`, time.Minute)
+		do(t, a, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+		answer := waitToken(t, a, "answer-token")
+		do(t, b, chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), answer),
+			chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+		waitDone(t, a)
+		waitDone(t, b)
+		waitDownload(t, dl, "b2b.bin", data)
+	})
 }

@@ -389,7 +389,14 @@ function start() {
   drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('files-input').click(); } });
   $('token-go').addEventListener('click', () => useToken($('token-input').value));
   $('accept').addEventListener('click', accept);
-  $('receive-first').addEventListener('click', () => { if (state.phase === 'idle') { $('send').hidden = true; offerFirst('receiver'); } });
+  $('receive-first').addEventListener('click', async () => {
+    if (state.phase !== 'idle') return;
+    $('send').hidden = true;
+    try {
+      saver = await chooseSaver(null, params.get('save') || 'auto', (msg) => { $('save-note').textContent = msg; });
+    } catch (e) { return fail(e); }
+    offerFirst('receiver');
+  });
   $('copy').addEventListener('click', () => copy(!$('offer-token').hidden ? $('offer-token').value : $('answer-token').value, $('copy')));
   $('copy-link').addEventListener('click', () => copy($('link').textContent, $('copy-link')));
   window.addEventListener('hashchange', () => location.reload());

@@ -13,9 +13,12 @@ build:
 
 # Everything CI runs: formatting, vet, staticcheck, then every test (fuzz corpora run as tests).
 # With CI=true no test may be skipped: scripts/check-no-skips fails the run if one was.
+# The page's JavaScript (web/) is tested with node's own runner; testsummary counts both.
 test: lint
+	@if command -v node >/dev/null; then node --test --test-reporter=tap web/test/*.test.mjs > web-test-results.tap 2>&1; \
+	  else echo "node: not installed" > web-test-results.tap; fi
 	$(GO) test -count=1 -timeout 30m -json ./... > test-results.json; status=$$?; \
-	  $(GO) run ./scripts/testsummary < test-results.json; s2=$$?; \
+	  $(GO) run ./scripts/testsummary -node web-test-results.tap < test-results.json; s2=$$?; \
 	  [ $$status -eq 0 ] && [ $$s2 -eq 0 ]
 
 lint:
@@ -35,4 +38,4 @@ demo: build
 	scripts/demo.sh $(BIN)
 
 clean:
-	rm -rf bin test-results.json
+	rm -rf bin test-results.json web-test-results.tap

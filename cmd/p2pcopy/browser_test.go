@@ -419,7 +419,8 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 }
 
 // TestBrowserSendsToCLI: files picked on the page (three, one empty) arrive in p2pcopy receive
-// verified and identical on disk; the CLI answered the page's offer.
+// verified and identical on disk; the CLI answered the page's offer, and the page honoured the
+// CLI's request to resume a partial file.
 func TestBrowserSendsToCLI(t *testing.T) {
 	lab := newWebLab(t)
 	pageURL := lab.servePage("127.0.0.1:0")
@@ -430,6 +431,11 @@ func TestBrowserSendsToCLI(t *testing.T) {
 		"a.bin":     randomFile(t, src, "a.bin", 20<<20+5),
 		"empty.txt": randomFile(t, src, "empty.txt", 0),
 		"c.txt":     randomFile(t, src, "c.txt", 1000),
+	}
+	// An earlier run left the first 8 MiB of a.bin: the page hashes its own prefix and sends only
+	// the rest (§2.3).
+	if err := os.WriteFile(filepath.Join(out, "a.bin.p2pcopy-part"), files["a.bin"][:8<<20], 0o644); err != nil {
+		t.Fatal(err)
 	}
 	do(t, bctx, chromedp.Navigate(pageURL+"?stun=none"))
 	do(t, bctx, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{
@@ -455,6 +461,9 @@ func TestBrowserSendsToCLI(t *testing.T) {
 		if err != nil || sha256.Sum256(got) != sha256.Sum256(want) {
 			t.Errorf("%s: %d bytes (%v), want %d identical bytes", name, len(got), err, len(want))
 		}
+	}
+	if !strings.Contains(log.log.String(), "resuming a.bin at 8.4 MB") {
+		t.Errorf("the CLI did not resume a.bin:\n%s", log.log.String())
 	}
 	if !strings.Contains(log.log.String(), "verified") {
 		t.Errorf("the CLI did not report verification:\n%s", log.log.String())

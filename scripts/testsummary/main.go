@@ -7,9 +7,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +25,8 @@ type event struct {
 }
 
 func main() {
+	nodeTAP := flag.String("node", "", "also count the tests of this node --test (TAP) output")
+	flag.Parse()
 	output := map[string][]string{} // "pkg test" -> lines
 	var passed, failed, skipped []string
 	var pkgFailed []string
@@ -78,6 +82,11 @@ func main() {
 		reason := strings.TrimSpace(strings.Join(output[k], ""))
 		fmt.Printf("SKIP %s: %s\n", k, lastLine(reason))
 	}
+	if *nodeTAP != "" {
+		n := nodeTests(*nodeTAP)
+		passed, failed, skipped = append(passed, n.passed...), append(failed, n.failed...), append(skipped, n.skipped...)
+		pkgLines = append(pkgLines, n.line)
+	}
 	sort.Strings(pkgLines)
 	fmt.Println(strings.Join(pkgLines, "\n"))
 	fmt.Printf("tests: %d passed, %d failed, %d skipped\n", len(passed), len(failed), len(skipped))
@@ -98,4 +107,56 @@ func lastLine(s string) string {
 		}
 	}
 	return s
+}
+
+type nodeResult struct {
+	passed, failed, skipped []string
+	line                    string
+}
+
+// nodeTests counts the tests of a node --test run from its TAP summary ("# pass N", "# fail N",
+// "# skipped N"). A run without a summary (node crashed, or a syntax error) counts as one failed
+// test; "node: not installed" as one skipped test. Output of failed runs is printed.
+func nodeTests(path string) nodeResult {
+	b, err := os.ReadFile(path)
+	text := string(b)
+	var r nodeResult
+	if err != nil || strings.HasPrefix(text, "node: not installed") {
+		r.skipped = []string{"web/test (node --test): node is not installed"}
+		fmt.Println("SKIP web/test (node --test): node is not installed (apt-get install nodejs)")
+		r.line = "SKIP web/test (node --test)"
+		return r
+	}
+	count := func(key string) int {
+		for _, l := range strings.Split(text, "\n") {
+			if v, ok := strings.CutPrefix(l, "# "+key+" "); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				return n
+			}
+		}
+		return -1
+	}
+	pass, fail, skip := count("pass"), count("fail"), count("skipped")
+	if pass < 0 || fail < 0 {
+		fmt.Printf("=== FAIL web/test (node --test): no summary\n%s", text)
+		r.failed = []string{"web/test (node --test)"}
+		r.line = "FAIL web/test (node --test)"
+		return r
+	}
+	for i := 0; i < pass; i++ {
+		r.passed = append(r.passed, "web/test")
+	}
+	for i := 0; i < max(skip, 0); i++ {
+		r.skipped = append(r.skipped, "web/test")
+	}
+	for i := 0; i < fail; i++ {
+		r.failed = append(r.failed, "web/test")
+	}
+	if fail > 0 {
+		fmt.Printf("=== FAIL web/test (node --test)\n%s", text)
+		r.line = "FAIL web/test (node --test)"
+	} else {
+		r.line = fmt.Sprintf("ok   web/test (node --test, %d tests)", pass)
+	}
+	return r
 }

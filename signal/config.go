@@ -66,10 +66,6 @@ func (c Config) stallTimeout() time.Duration {
 	return c.StallTimeout
 }
 
-// sctpRTOMax caps SCTP's retransmission back-off so that, when packets flow again after an
-// outage, the stalled data is resent within seconds rather than after up to a minute.
-const sctpRTOMax = 2500 * time.Millisecond
-
 func (c Config) gatherTimeout() time.Duration {
 	if c.GatherTimeout <= 0 {
 		return 3 * time.Second

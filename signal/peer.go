@@ -26,8 +26,6 @@ import (
 const (
 	highWater = 8 << 20
 	lowWater  = 4 << 20
-	// sctpReceiveBuffer bounds what the receiving side holds before the application reads it.
-	sctpReceiveBuffer = 8 << 20
 	// MaxMessageSize is the largest DataChannel message either side sends (Chromium's limit).
 	MaxMessageSize = 262144
 )
@@ -84,9 +82,8 @@ func NewPeer(cfg Config) (*Peer, error) {
 	se.DetachDataChannels()
 	se.SetICECredentials(ufrag, pwd)
 	se.SetSTUNGatherTimeout(cfg.gatherTimeout())
-	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	se.SetICETimeouts(cfg.iceTimeouts())
-	se.SetSCTPRTOMax(sctpRTOMax)
+	tuneSCTP(&se)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if cfg.DisableMDNS {

@@ -34,10 +34,12 @@ function fail(err) {
   status('error: ' + msg);
   finished = true;
 }
-function done(summary) {
+function done(summary, r) {
   status('done');
   finished = true;
   $('summary').textContent = summary;
+  $('summary').dataset.bytes = r.bytes;
+  $('summary').dataset.seconds = r.seconds;
 }
 
 function eta(sec) {
@@ -320,7 +322,7 @@ async function run(peerToken) {
     if (state.role === 'sender') {
       status('sending…');
       const r = await send(conn, state.items, { app: APP, chunkSize: CHUNK, onEvent });
-      done(`sent ${r.files} file(s), ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(r.bytes / Math.max(r.seconds, 0.001)))}/s), sha256 verified by the receiver`);
+      done(`sent ${r.files} file(s), ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(r.bytes / Math.max(r.seconds, 0.001)))}/s), sha256 verified by the receiver`, r);
     } else {
       status('receiving…');
       const r = await receive(conn, {
@@ -330,7 +332,7 @@ async function run(peerToken) {
         onText: (path, text) => { $('text').hidden = false; $('text').textContent += text; },
       });
       await saver.finish?.();
-      done(`received ${r.files} file(s), ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(r.bytes / Math.max(r.seconds, 0.001)))}/s), sha256 verified`);
+      done(`received ${r.files} file(s), ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(r.bytes / Math.max(r.seconds, 0.001)))}/s), sha256 verified`, r);
     }
   } catch (e) {
     fail(e);

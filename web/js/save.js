@@ -35,6 +35,8 @@ const ok = (mode, want) => mode === 'auto' || mode === want;
 
 // chooseSaver runs on the user's click. mode is auto|picker|opfs|blob; note(text) shows a remark.
 export async function chooseSaver(summary, mode, note) {
+  if (mode === 'discard') return discardSaver(); // measurements only: hash, count, drop
+
   const total = summary ? Number(summary.total_bytes) : 0;
   if (ok(mode, 'picker') && window.showSaveFilePicker) {
     try {
@@ -140,6 +142,18 @@ function blobSaver() {
           },
           abort: () => { parts = []; },
         };
+      };
+    },
+  };
+}
+
+function discardSaver() {
+  return {
+    how: 'discard',
+    async prepare() {
+      return async (e) => {
+        let n = 0;
+        return { write: (d) => { n += d.length; }, close: async () => record(e.path, n, 'discard'), abort: () => {} };
       };
     },
   };

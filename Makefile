@@ -3,8 +3,11 @@ GO          ?= go
 BIN         := bin/p2pcopy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
+# croc is only a yardstick for `make bench`, installed into bin/tools, never a dependency.
+CROC        := github.com/schollz/croc/v10@v10.7.0
+BENCHFLAGS  ?=
 
-.PHONY: all build test lint fuzz demo clean
+.PHONY: all build test lint fuzz demo bench clean
 
 all: build
 
@@ -36,6 +39,14 @@ fuzz:
 # Sends a 50 MB file between two local processes joined by pipes: a whole transfer in one command.
 demo: build
 	scripts/demo.sh $(BIN)
+
+# Throughput side by side with plain TCP and croc, through the lab's link emulator, memory, CPU
+# and time to connect; needs root and takes about 15 minutes. Rewrites docs/BENCHMARKS.md.
+# Smaller runs: make bench BENCHFLAGS='-sections wan -wan-bytes 20000000'
+bench: build
+	GOBIN=$(abspath bin/tools) $(GO) install $(CROC)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./internal/bench -args \
+	  -p2pcopy $(abspath $(BIN)) -croc $(abspath bin/tools/croc) -out $(abspath docs/BENCHMARKS.md) $(BENCHFLAGS)
 
 clean:
 	rm -rf bin test-results.json web-test-results.tap

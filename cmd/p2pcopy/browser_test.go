@@ -451,6 +451,12 @@ func TestBrowserSendsToCLI(t *testing.T) {
 		filepath.Join(src, "a.bin"), filepath.Join(src, "empty.txt"), filepath.Join(src, "c.txt"),
 	}))
 	offer := waitToken(t, bctx, "offer-token")
+	if link := eval[string](t, bctx, `document.querySelector('[data-testid=link]').textContent`); link != pageURL+"?stun=none#"+offer {
+		t.Errorf("page link %q, want the page URL with the offer in its fragment", link)
+	}
+	if n := eval[int](t, bctx, `document.querySelectorAll('[data-testid=qr] svg path').length`); n != 1 {
+		t.Errorf("no QR code of the link on the page")
+	}
 	recv := lab.command("receive", "-y", "--no-stun", "-o", out, offer)
 	ansOut, _ := recv.StdoutPipe()
 	stderr, _ := recv.StderrPipe()
@@ -817,7 +823,7 @@ func TestBrowserThroughput(t *testing.T) {
 			tokOut, _ := sender.StdoutPipe()
 			lab.started(sender)
 			tok, _ := bufio.NewReader(tokOut).ReadString('\n')
-			do(t, bctx, chromedp.Navigate(pageURL+"?stun=none&save="+save+"#"+strings.TrimSpace(tok)))
+			do(t, bctx, chromedp.Navigate(pageURL+"?stun=none&save="+save+os.Getenv("P2PCOPY_WEB_BENCH_Q")+"#"+strings.TrimSpace(tok)))
 			waitAccept(t, bctx)
 			do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
 			_, _ = io.WriteString(stdin, waitToken(t, bctx, "answer-token")+"\n")

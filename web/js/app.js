@@ -4,6 +4,7 @@ import { decodeToken, encodeToken, tokenSDP, fromSDP, checkToken, verificationCo
 import { send, receive, dataChannelConn, formatBytes, TransferError, DEFAULT_CHUNK, FLOW } from './protocol.js';
 import { chooseSaver } from './save.js';
 import { answerMAC } from './scan.js';
+import { qrSVG } from './qr.js';
 
 const APP = 'p2pcopy-web/0.1.0';
 const $ = (id) => document.getElementById(id);
@@ -128,7 +129,12 @@ function showMine(kind, text, hint) {
     $('copy-link').hidden = !link;
     $('link').textContent = link;
     $('link').href = link;
+    $('qr').replaceChildren();
+    if (link) {
+      try { $('qr').append(qrSVG(document, link, 'QR code of the link')); } catch { /* too long for a QR code: the link stays */ }
+    }
   } else {
+    $('qr').replaceChildren();
     $('link-line').hidden = true;
     $('copy-link').hidden = true;
   }

@@ -9,7 +9,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html style.css js all:vendor
+//go:embed index.html style.css sw.js js all:vendor
 var files embed.FS
 
 // FS holds the page, index.html at its root. Tests and vendored sources stay out of it.

@@ -355,7 +355,7 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 	pageURL := lab.servePage("127.0.0.1:0")
 	src := t.TempDir()
 	data := randomFile(t, src, "random.bin", 100<<20)
-	for _, mode := range []string{"opfs", "blob", "picker"} {
+	for _, mode := range []string{"opfs", "sw", "blob", "picker"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := testCtx(t, 6*time.Minute)
 			dl := t.TempDir()

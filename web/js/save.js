@@ -33,7 +33,10 @@ function record(path, size, how) {
 
 const ok = (mode, want) => mode === 'auto' || mode === want;
 
-// chooseSaver runs on the user's click. mode is auto|picker|opfs|blob; note(text) shows a remark.
+// chooseSaver runs on the user's click. mode is auto|picker|opfs|sw|blob; note(text) shows a
+// remark. auto prefers the save dialog, then OPFS (disk-backed, any size the browser allows),
+// then memory; a service-worker streamed download (sw) is used when asked for: it holds nothing
+// but a long download may be cut when the browser stops an idle worker.
 export async function chooseSaver(summary, mode, note) {
   if (mode === 'discard') return discardSaver(); // measurements only: hash, count, drop
 
@@ -57,6 +60,11 @@ export async function chooseSaver(summary, mode, note) {
 }
 
 async function fallback(mode, total, note) {
+  if (mode === 'sw') {
+    const reg = await registerWorker();
+    if (reg) return swSaver(reg);
+    note('This page cannot stream downloads (no service worker here); using the next way of saving.');
+  }
   if (ok(mode, 'opfs') && window.isSecureContext && navigator.storage?.getDirectory) {
     try {
       const root = await navigator.storage.getDirectory();
@@ -154,6 +162,63 @@ function discardSaver() {
       return async (e) => {
         let n = 0;
         return { write: (d) => { n += d.length; }, close: async () => record(e.path, n, 'discard'), abort: () => {} };
+      };
+    },
+  };
+}
+
+// registerWorker registers sw.js (secure contexts only) and returns its active registration.
+async function registerWorker() {
+  if (!window.isSecureContext || !navigator.serviceWorker) return null;
+  try {
+    await navigator.serviceWorker.register('sw.js', { scope: './' });
+    return await navigator.serviceWorker.ready;
+  } catch {
+    return null;
+  }
+}
+
+function swSaver(reg) {
+  return {
+    how: 'sw',
+    async prepare() {
+      return async (e) => {
+        const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+        const name = e.path.includes('/') ? flat(e.path) : base(e.path);
+        const ch = new MessageChannel();
+        let credit = 0, cancelled = false, wake = null;
+        const ready = new Promise((resolve) => {
+          ch.port1.onmessage = ({ data }) => {
+            if (data === 'ready') resolve();
+            else if (data === 'pull') credit++;
+            else if (data === 'cancel') cancelled = true;
+            if (wake) { const w = wake; wake = null; w(); }
+          };
+        });
+        reg.active.postMessage({ id, name, size: e.kind === 'stream' ? -1 : e.size }, [ch.port2]);
+        await ready;
+        const frame = document.createElement('iframe');
+        frame.hidden = true;
+        frame.title = 'download';
+        frame.src = new URL(`p2pcopy-download/${id}/${encodeURIComponent(name)}`, reg.scope).href;
+        document.body.append(frame);
+        let n = 0;
+        return {
+          write: async (d) => {
+            while (credit <= 0 && !cancelled) await new Promise((r) => { wake = r; });
+            if (cancelled) throw new TransferError('cancelled', `the download of ${e.path} was cancelled in the browser`);
+            credit--;
+            const copy = d.slice();
+            ch.port1.postMessage(copy.buffer, [copy.buffer]);
+            n += d.length;
+          },
+          close: async () => {
+            ch.port1.postMessage('end');
+            record(e.path, n, 'sw');
+            setTimeout(() => frame.remove(), 60000);
+          },
+          abort: () => { ch.port1.postMessage('abort'); },
+        };
       };
     },
   };

@@ -811,11 +811,20 @@ func TestBrowserThroughput(t *testing.T) {
 	}
 
 	// CLI → chromium: the CLI's chunk size, the page hashing and discarding or staging in OPFS.
-	for _, save := range []string{"discard", "opfs"} {
+	saves := []string{"discard", "opfs"}
+	if s := os.Getenv("P2PCOPY_WEB_BENCH_SAVE"); s != "" {
+		saves = []string{s}
+	}
+	for _, save := range saves {
 		if only != "" && only != "cli2web" {
 			break
 		}
-		for _, chunk := range []int{16 << 10, 64 << 10, 256<<10 - 1} {
+		chunks := []int{16 << 10, 64 << 10, 256<<10 - 1}
+		if c := os.Getenv("P2PCOPY_WEB_BENCH_CHUNK"); c != "" {
+			chunks = chunks[:1]
+			fmt.Sscan(c, &chunks[0])
+		}
+		for _, chunk := range chunks {
 			ctx := testCtx(t, 5*time.Minute)
 			bctx := lab.browser(ctx, t.TempDir())
 			sender := lab.command("send", "--no-stun", "--chunk-size", fmt.Sprint(chunk), file)
@@ -829,7 +838,7 @@ func TestBrowserThroughput(t *testing.T) {
 			_, _ = io.WriteString(stdin, waitToken(t, bctx, "answer-token")+"\n")
 			waitDone(t, bctx)
 			secs := eval[float64](t, bctx, `Number(document.querySelector('[data-testid=summary]').dataset.seconds)`)
-			t.Logf("CLI → chromium (%s), CLI chunk %d: %s", save, chunk, rate(float64(mb<<20), secs))
+			t.Logf("CLI → chromium (%s), CLI chunk %d: %s (UDP receive-buffer drops in the namespace so far: %s)", save, chunk, rate(float64(mb<<20), secs), lab.udpDrops())
 			_ = sender.Wait()
 		}
 	}
@@ -861,4 +870,29 @@ func TestBrowserThroughput(t *testing.T) {
 		t.Logf("chromium → CLI, chunk %d, high %d, low %d: %s", f.chunk, f.high, f.low, rate(float64(mb<<20), secs))
 		_ = recv.Wait()
 	}
+}
+
+// udpDrops is the namespace's count of UDP datagrams dropped for a full socket receive buffer.
+func (l *webLab) udpDrops() string {
+	out, err := exec.Command(l.ip, "netns", "exec", l.ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		return "?"
+	}
+	var head []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, h := range head {
+			if h == "RcvbufErrors" && i < len(f) {
+				return f[i]
+			}
+		}
+	}
+	return "?"
 }

@@ -466,6 +466,13 @@ func TestBrowserSendsToCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no answer: %v\n%s", err, log.log.String())
 	}
+	// Pasting the page's own offer back is refused as such, and the page waits for another paste.
+	do(t, bctx,
+		chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), offer),
+		chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+	if st := waitStatusError(t, bctx); !strings.HasPrefix(st, "error: bad token: this is your own token") {
+		t.Errorf("own token pasted back: %q", st)
+	}
 	do(t, bctx,
 		chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), strings.TrimSpace(answer)),
 		chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))

@@ -29,11 +29,13 @@ const GATHER_MS = intParam('gather', 3000);
 
 let finished = false;
 function status(text) { if (!finished) $('status').textContent = text; }
-function fail(err) {
+// fail shows why things stopped. A bad paste (retry) leaves the page waiting for another one,
+// as the CLI asks again on a terminal.
+function fail(err, retry = false) {
   console.error(err);
   const msg = err instanceof TokenError || err instanceof TransferError ? err.message : String(err?.message ?? err);
   status('error: ' + msg);
-  finished = true;
+  if (!retry) finished = true;
 }
 function done(summary, r) {
   status('done');
@@ -208,6 +210,7 @@ async function offerFirst(role) {
 // useToken handles a pasted token: an answer to our offer, or a peer's offer.
 async function useToken(text) {
   if (finished) return;
+  status('reading the token…');
   let tok;
   try {
     tok = decodeToken(text);
@@ -238,7 +241,7 @@ async function useToken(text) {
     const role = tok.role === 'receiver' ? 'sender' : 'receiver';
     checkToken(tok, OFFER, role, null);
     showOffer(tok);
-  } catch (e) { fail(e); }
+  } catch (e) { fail(e, e instanceof TokenError); }
 }
 
 // showOffer shows a peer's offer with an Accept button.

@@ -1,0 +1,119 @@
+//go:build webbench
+
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserThroughput measures CLI → chromium and chromium → CLI on loopback for several chunk
+// sizes and flow-control thresholds, next to CLI → CLI in the same namespace. It only reports
+// (timers on shared machines are noisy), so it is built only with the tag webbench:
+//
+//	go test -tags webbench ./cmd/p2pcopy -run TestBrowserThroughput -v [-timeout 30m]
+//
+// P2PCOPY_WEB_BENCH_MB (default 200), _ONLY (cli, cli2web or web2cli), _SAVE, _CHUNK and _BIN (a
+// CLI build to compare) narrow it down.
+func TestBrowserThroughput(t *testing.T) {
+	mb := 200
+	fmt.Sscan(os.Getenv("P2PCOPY_WEB_BENCH_MB"), &mb)
+	lab := newWebLab(t)
+	pageURL := lab.servePage("127.0.0.1:0")
+	src := t.TempDir()
+	randomFile(t, src, "bench.bin", mb<<20)
+	file := filepath.Join(src, "bench.bin")
+	rate := func(bytes, secs float64) string { return fmt.Sprintf("%.1f MB/s", bytes/secs/1e6) }
+
+	only := os.Getenv("P2PCOPY_WEB_BENCH_ONLY") // cli, cli2web or web2cli
+	// CLI → CLI, for comparison.
+	if only == "" || only == "cli" {
+		out := t.TempDir()
+		p := joinPipes(t, lab.command("send", "--no-stun", "--json", file), lab.command("receive", "-y", "--no-stun", "--json", "-o", out))
+		if err := p.receiver.Wait(); err != nil {
+			t.Fatalf("receiver: %v\n%s", err, p.recvErr.String())
+		}
+		_ = p.sender.Wait()
+		var d struct {
+			Event   string
+			Bytes   float64
+			Seconds float64
+		}
+		for _, l := range strings.Split(p.sendErr.String(), "\n") {
+			if json.Unmarshal([]byte(l), &d) == nil && d.Event == "done" {
+				break
+			}
+		}
+		t.Logf("CLI → CLI: %s", rate(d.Bytes, d.Seconds))
+	}
+
+	// CLI → chromium: the CLI's chunk size, the page hashing and discarding or staging in OPFS.
+	saves := []string{"discard", "opfs"}
+	if s := os.Getenv("P2PCOPY_WEB_BENCH_SAVE"); s != "" {
+		saves = []string{s}
+	}
+	for _, save := range saves {
+		if only != "" && only != "cli2web" {
+			break
+		}
+		chunks := []int{16 << 10, 64 << 10, 256<<10 - 1}
+		if c := os.Getenv("P2PCOPY_WEB_BENCH_CHUNK"); c != "" {
+			chunks = chunks[:1]
+			fmt.Sscan(c, &chunks[0])
+		}
+		for _, chunk := range chunks {
+			ctx := testCtx(t, 5*time.Minute)
+			bctx := lab.browser(ctx, t.TempDir())
+			sender := lab.command("send", "--no-stun", "--chunk-size", fmt.Sprint(chunk), file)
+			stdin, _ := sender.StdinPipe()
+			tokOut, _ := sender.StdoutPipe()
+			lab.started(sender)
+			tok, _ := bufio.NewReader(tokOut).ReadString('\n')
+			do(t, bctx, chromedp.Navigate(pageURL+"?stun=none&save="+save+os.Getenv("P2PCOPY_WEB_BENCH_Q")+"#"+strings.TrimSpace(tok)))
+			waitAccept(t, bctx)
+			do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+			_, _ = io.WriteString(stdin, waitToken(t, bctx, "answer-token")+"\n")
+			waitDone(t, bctx)
+			secs := eval[float64](t, bctx, `Number(document.querySelector('[data-testid=summary]').dataset.seconds)`)
+			t.Logf("CLI → chromium (%s), CLI chunk %d: %s (UDP receive-buffer drops in the namespace so far: %s)", save, chunk, rate(float64(mb<<20), secs), lab.udpDrops())
+			_ = sender.Wait()
+		}
+	}
+
+	// chromium → CLI: the page's chunk size and bufferedAmount thresholds.
+	type flow struct{ chunk, high, low int }
+	for _, f := range []flow{
+		{16 << 10, 1 << 20, 256 << 10}, {64 << 10, 1 << 20, 256 << 10}, {256<<10 - 1, 1 << 20, 256 << 10},
+		{16 << 10, 4 << 20, 1 << 20}, {64 << 10, 4 << 20, 1 << 20}, {256<<10 - 1, 4 << 20, 1 << 20},
+		{64 << 10, 8 << 20, 2 << 20}, {256<<10 - 1, 8 << 20, 2 << 20}, {256<<10 - 1, 12 << 20, 6 << 20},
+	} {
+		if only != "" && only != "web2cli" {
+			break
+		}
+		ctx := testCtx(t, 5*time.Minute)
+		bctx := lab.browser(ctx, t.TempDir())
+		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&chunk=%d&high=%d&low=%d", pageURL, f.chunk, f.high, f.low)),
+			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{file}))
+		offer := waitToken(t, bctx, "offer-token")
+		out := t.TempDir()
+		recv := lab.command("receive", "-y", "--no-stun", "-o", out, offer)
+		ansOut, _ := recv.StdoutPipe()
+		lab.started(recv)
+		answer, _ := bufio.NewReader(ansOut).ReadString('\n')
+		do(t, bctx, chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), strings.TrimSpace(answer)),
+			chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
+		waitDone(t, bctx)
+		secs := eval[float64](t, bctx, `Number(document.querySelector('[data-testid=summary]').dataset.seconds)`)
+		t.Logf("chromium → CLI, chunk %d, high %d, low %d: %s", f.chunk, f.high, f.low, rate(float64(mb<<20), secs))
+		_ = recv.Wait()
+	}
+}

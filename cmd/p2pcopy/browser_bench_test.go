@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,4 +117,29 @@ func TestBrowserThroughput(t *testing.T) {
 		t.Logf("chromium → CLI, chunk %d, high %d, low %d: %s", f.chunk, f.high, f.low, rate(float64(mb<<20), secs))
 		_ = recv.Wait()
 	}
+}
+
+// udpDrops is the namespace's count of UDP datagrams dropped for a full socket receive buffer.
+func (l *webLab) udpDrops() string {
+	out, err := exec.Command(l.ip, "netns", "exec", l.ns, "cat", "/proc/net/snmp").Output()
+	if err != nil {
+		return "?"
+	}
+	var head []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, h := range head {
+			if h == "RcvbufErrors" && i < len(f) {
+				return f[i]
+			}
+		}
+	}
+	return "?"
 }

@@ -778,28 +778,3 @@ func TestBrowserToBrowser(t *testing.T) {
 		waitDownload(t, dl, "b2b.bin", data)
 	})
 }
-
-// udpDrops is the namespace's count of UDP datagrams dropped for a full socket receive buffer.
-func (l *webLab) udpDrops() string {
-	out, err := exec.Command(l.ip, "netns", "exec", l.ns, "cat", "/proc/net/snmp").Output()
-	if err != nil {
-		return "?"
-	}
-	var head []string
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != "Udp:" {
-			continue
-		}
-		if head == nil {
-			head = f
-			continue
-		}
-		for i, h := range head {
-			if h == "RcvbufErrors" && i < len(f) {
-				return f[i]
-			}
-		}
-	}
-	return "?"
-}

@@ -102,7 +102,7 @@ func TestBrowserThroughput(t *testing.T) {
 		}
 		ctx := testCtx(t, 5*time.Minute)
 		bctx := lab.browser(ctx, t.TempDir())
-		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&chunk=%d&high=%d&low=%d", pageURL, f.chunk, f.high, f.low)),
+		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&chunk=%d&high=%d&low=%d%s", pageURL, f.chunk, f.high, f.low, os.Getenv("P2PCOPY_WEB_BENCH_Q"))),
 			chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{file}))
 		offer := waitToken(t, bctx, "offer-token")
 		out := t.TempDir()

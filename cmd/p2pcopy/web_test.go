@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/p2pcopy/p2pcopy/web"
 )
@@ -68,5 +72,53 @@ func TestWebExport(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("%s missing from the export", p)
 		}
+	}
+}
+
+// TestAnswerRace: with send --qr the answer comes from the page or from a paste, whichever is
+// first; a closed stdin leaves the page as the only way.
+func TestAnswerRace(t *testing.T) {
+	ctx := t.Context()
+	newSG := func() *scanAndGo {
+		box, err := newAnswerBox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &scanAndGo{box: box}
+	}
+	block := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
+
+	sg := newSG()
+	sg.box.answers <- "from-page"
+	if got, err := sg.race(block)(ctx); got != "from-page" || err != nil {
+		t.Errorf("page answer: %q, %v", got, err)
+	}
+
+	sg = newSG()
+	pasted := func(context.Context) (string, error) { return "pasted", nil }
+	if got, err := sg.race(pasted)(ctx); got != "pasted" || err != nil {
+		t.Errorf("pasted answer: %q, %v", got, err)
+	}
+
+	sg = newSG()
+	closed := func(context.Context) (string, error) { return "", io.EOF }
+	go func() { time.Sleep(50 * time.Millisecond); sg.box.answers <- "late-page" }()
+	if got, err := sg.race(closed)(ctx); got != "late-page" || err != nil {
+		t.Errorf("closed stdin, then the page: %q, %v", got, err)
+	}
+
+	// A second read (after a bad answer) does not start a second stdin reader.
+	sg = newSG()
+	var reads atomic.Int32
+	slow := func(ctx context.Context) (string, error) { reads.Add(1); <-ctx.Done(); return "", ctx.Err() }
+	read := sg.race(slow)
+	sg.box.answers <- "one"
+	_, _ = read(ctx)
+	sg.box.answers <- "two"
+	if got, _ := read(ctx); got != "two" {
+		t.Errorf("second answer %q", got)
+	}
+	if n := reads.Load(); n > 1 {
+		t.Errorf("stdin read %d times at once", n)
 	}
 }

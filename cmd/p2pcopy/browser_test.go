@@ -778,3 +778,39 @@ func TestBrowserToBrowser(t *testing.T) {
 		waitDownload(t, dl, "b2b.bin", data)
 	})
 }
+
+// TestScanAndGoHostedPage: with --web-url the link opens a copy of the page hosted elsewhere
+// (here: p2pcopy web on loopback) and carries the CLI's origin in r=; the page hands its answer
+// back across origins and the file arrives.
+func TestScanAndGoHostedPage(t *testing.T) {
+	lab := newWebLab(t)
+	hosted := lab.servePage("127.0.0.1:0")
+	ctx := testCtx(t, 6*time.Minute)
+	dl := t.TempDir()
+	bctx := lab.browser(ctx, dl)
+	src := t.TempDir()
+	data := randomFile(t, src, "notes.pdf", 3<<20+7)
+	sender := lab.command("send", "--no-stun", "--qr", "--json", "--web-listen", labLANIP+":0", "--web-url", hosted, filepath.Join(src, "notes.pdf"))
+	stdin, _ := sender.StdinPipe()
+	defer stdin.Close()
+	stderr, _ := sender.StderrPipe()
+	lab.started(sender)
+	log := watchLines(stderr)
+	var ev struct{ URL string }
+	if err := json.Unmarshal([]byte(log.wait(t, func(l string) bool { return strings.Contains(l, `"event":"link"`) })), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ev.URL, hosted+"?stun=none#p2pc1.") || !strings.Contains(ev.URL, "&r=http%3A%2F%2F"+labLANIP+"%3A") {
+		t.Fatalf("link %q: want the hosted page with r= naming the CLI's origin", ev.URL)
+	}
+	do(t, bctx, chromedp.Navigate(ev.URL))
+	waitAccept(t, bctx)
+	do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
+	waitPage(t, bctx, `document.getElementById('mine-hint').textContent.includes('back') ? document.getElementById('mine-hint').textContent : ''`, time.Minute)
+	if hint := eval[string](t, bctx, `document.getElementById('mine-hint').textContent`); !strings.Contains(hint, "went back to your peer") {
+		t.Fatalf("page: %s", hint)
+	}
+	waitDone(t, bctx)
+	waitExit(t, sender, &log.log)
+	waitDownload(t, dl, "notes.pdf", data)
+}

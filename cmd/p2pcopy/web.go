@@ -122,8 +122,13 @@ func startPageServer(listen string, box *answerBox) (*pageServer, error) {
 func pageHandler(box *answerBox) http.Handler {
 	files := http.FileServerFS(web.FS)
 	mux := http.NewServeMux()
+	// The page talks only to where it came from; a copy served by "p2pcopy web" may be the
+	// hosted page of another CLI's send --qr --web-url, so it may also post the answer to the
+	// origin named in the link (r=, §3.2).
+	connect := "connect-src 'self' http: https:"
 	if box != nil {
 		mux.Handle("/answer", box)
+		connect = "connect-src 'self'"
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -132,7 +137,7 @@ func pageHandler(box *answerBox) http.Handler {
 		}
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "+
-			"connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+			connect+"; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")

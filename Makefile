@@ -41,12 +41,13 @@ demo: build
 	scripts/demo.sh $(BIN)
 
 # Throughput side by side with plain TCP and croc, through the lab's link emulator, memory, CPU
-# and time to connect; needs root and takes about 15 minutes. Rewrites docs/BENCHMARKS.md.
+# and time to connect; needs root and takes about 20 minutes. Rewrites docs/BENCHMARKS.md.
 # Smaller runs: make bench BENCHFLAGS='-sections wan -wan-bytes 20000000'
 bench: build
 	GOBIN=$(abspath bin/tools) $(GO) install $(CROC)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./internal/bench -args \
-	  -p2pcopy $(abspath $(BIN)) -croc $(abspath bin/tools/croc) -out $(abspath docs/BENCHMARKS.md) $(BENCHFLAGS)
+	  -p2pcopy $(abspath $(BIN)) -croc $(abspath bin/tools/croc) -out $(abspath docs/BENCHMARKS.md) \
+	  -wan-bytes 300000000 $(BENCHFLAGS)
 
 clean:
 	rm -rf bin test-results.json web-test-results.tap

@@ -13,11 +13,16 @@ import (
 // loss and fall back to a one-MTU window after a retransmission timeout, which at 100 ms RTT
 // means minutes to refill a 100 Mbit/s path: 18 Mbit/s loss-free, under 7 Mbit/s with 1 % loss.
 const (
-	// sctpReceiveBuffer is the receive window: at least twice the bandwidth-delay product of a
-	// 100 Mbit/s, 300 ms path (3.75 MB), and what the receiver holds before the application reads.
-	sctpReceiveBuffer = 8 << 20
+	// sctpReceiveBuffer is the receive window. It must be well above what the sender keeps in
+	// flight (highWater, 8 MiB): after a burst of losses the receiver holds everything behind
+	// the hole, and with an 8 MiB window that closed the window, so each lost retransmission
+	// waited for a 1 s timeout (4-5 s stalls at 100 ms RTT; 4 MiB stalled almost for good).
+	// At 16 MiB a hole leaves the window open and the stall is at most one timeout.
+	sctpReceiveBuffer = 16 << 20
 	// sctpCAStep is the congestion-avoidance growth per window acknowledged (pion: one MTU).
-	sctpCAStep = 64 << 10
+	// 64 KiB took 10 s to fill a 300 ms path after slow start ended; 128 KiB about 3 s; 256 KiB
+	// overshot the queue of a 100 ms path more often (deeper saw-tooth, more timeouts).
+	sctpCAStep = 128 << 10
 	// sctpMinCwnd is the floor of the congestion window after a loss or a timeout (pion: one
 	// MTU). It trades some fairness to competing flows for not restarting from nothing. 1 MiB
 	// doubled the rate at 1 % loss but wrecked short paths whose capacity (BDP + queue) is below

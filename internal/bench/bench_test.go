@@ -10,11 +10,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -42,6 +48,9 @@ var (
 	wanBytes    = flag.Int64("wan-bytes", 100_000_000, "file size for the emulated-WAN rows")
 	wanLimit    = flag.Duration("wan-limit", 90*time.Second, "longest a WAN copy may run; the rate so far is reported")
 	rssBytes    = flag.Int64("rss-bytes", 10<<30, "sparse file size for the memory/CPU row")
+	rttFlag     = flag.String("rtts", "20ms,100ms,300ms", "round-trip times of the emulated-WAN rows")
+	lossFlag    = flag.String("losses", "0,0.01", "loss rates (each way) of the emulated-WAN rows")
+	tcpFlag     = flag.Bool("tcp", true, "measure TCP beside p2pcopy in the emulated-WAN rows (off: quicker lever trials)")
 )
 
 const mb = 1e6
@@ -258,6 +267,38 @@ func cubic(_, _ string, c syscall.RawConn) error {
 // tcpCopy sends the file over one plain TCP connection (cubic) from a to bh, writing it to dst,
 // and returns the bytes that arrived and the time from the connection to the last byte.
 func tcpCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration) (int64, time.Duration) {
+	return tcpCopyWith(b, a, bh, src, dst, limit, nil)
+}
+
+// tlsCopy is tcpCopy with TLS 1.3 on the connection and SHA-256 over the file on both sides:
+// the work p2pcopy does (encrypt, hash, verify) without DTLS, SCTP and user-space UDP.
+func tlsCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration) (int64, time.Duration) {
+	b.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return tcpCopyWith(b, a, bh, src, dst, limit, &tlsWrap{cert: cert})
+}
+
+type tlsWrap struct{ cert tls.Certificate }
+
+func (w *tlsWrap) server(c net.Conn) net.Conn {
+	return tls.Server(c, &tls.Config{Certificates: []tls.Certificate{w.cert}, MinVersion: tls.VersionTLS13})
+}
+
+func (w *tlsWrap) client(c net.Conn) net.Conn {
+	// A benchmark of the cipher, not of authentication: the certificate is not checked.
+	return tls.Client(c, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+}
+
+func tcpCopyWith(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration, secure *tlsWrap) (int64, time.Duration) {
 	b.Helper()
 	var ln net.Listener
 	addr := netip.AddrPortFrom(bh.Addr, 7400)
@@ -288,7 +329,12 @@ func tcpCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Durat
 			return
 		}
 		defer f.Close()
-		n, err := io.Copy(f, c)
+		var w io.Writer = f
+		if secure != nil {
+			c = secure.server(c)
+			w = io.MultiWriter(f, sha256.New())
+		}
+		n, err := io.Copy(w, c)
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			err = nil
 		}
@@ -307,14 +353,19 @@ func tcpCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Durat
 		b.Fatal(err)
 	}
 	c.SetDeadline(time.Now().Add(limit))
-	_, _ = io.Copy(c, f)
+	var r io.Reader = f
+	if secure != nil {
+		c = secure.client(c)
+		r = io.TeeReader(f, sha256.New())
+	}
+	_, _ = io.Copy(c, r)
 	f.Close()
 	c.Close()
-	r := <-got
-	if r.err != nil {
-		b.Fatalf("tcp copy: %v", r.err)
+	res := <-got
+	if res.err != nil {
+		b.Fatalf("tcp copy: %v", res.err)
 	}
-	return r.n, r.end.Sub(start)
+	return res.n, res.end.Sub(start)
 }
 
 func rate(n int64, d time.Duration) float64 { return float64(n) / mb / d.Seconds() }
@@ -344,10 +395,16 @@ func loopback(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	}
 	tcp := rate(size, d)
 	os.Remove(filepath.Join(dir, "tcp.bin"))
+	if n, d = tlsCopy(b, h, h, src, filepath.Join(dir, "tls.bin"), 10*time.Minute); n != size {
+		b.Fatalf("tls copy moved %d of %d bytes", n, size)
+	}
+	tlsRate := rate(size, d)
+	os.Remove(filepath.Join(dir, "tls.bin"))
 
 	rows = append(rows,
 		fmt.Sprintf("| p2pcopy CLI → CLI (built binary, DTLS + SCTP) | %.1f | 1.00 | %s |", p2p, r.pair),
-		fmt.Sprintf("| plain TCP (Go, one connection, no encryption, no hash) | %.1f | %.2f | p2pcopy at %.0f %% of it |", tcp, p2p/tcp, 100*p2p/tcp))
+		fmt.Sprintf("| plain TCP (Go, one connection, no encryption, no hash) | %.1f | %.2f | p2pcopy at %.0f %% of it |", tcp, p2p/tcp, 100*p2p/tcp),
+		fmt.Sprintf("| TCP + TLS 1.3 + SHA-256 both sides (Go) | %.1f | %.2f | the same work without DTLS/SCTP/UDP |", tlsRate, p2p/tlsRate))
 	if *crocFlag != "" {
 		croc, ver := crocCopy(b, h, *crocFlag, src, filepath.Join(dir, "croc-out"), want)
 		rows = append(rows, fmt.Sprintf("| croc %s (local relay, whole command) | %.1f | %.2f | p2pcopy %.2f× croc |", ver, croc, p2p/croc, p2p/croc))
@@ -414,8 +471,24 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	want := randomFile(b, src, *wanBytes)
 	const linkRate = 100_000_000
 	var rows []string
-	for _, rtt := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond} {
-		for _, loss := range []float64{0, 0.01} {
+	var rtts []time.Duration
+	var losses []float64
+	for _, v := range strings.Split(*rttFlag, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			b.Fatalf("-rtts: %v", err)
+		}
+		rtts = append(rtts, d)
+	}
+	for _, v := range strings.Split(*lossFlag, ",") {
+		var f float64
+		if _, err := fmt.Sscan(strings.TrimSpace(v), &f); err != nil {
+			b.Fatalf("-losses: %v", err)
+		}
+		losses = append(losses, f)
+	}
+	for _, rtt := range rtts {
+		for _, loss := range losses {
 			cfg := netlab.LinkConfig{Rate: linkRate, Delay: rtt / 2, Loss: loss}
 			if err := link.Set(cfg); err != nil {
 				b.Fatal(err)
@@ -438,7 +511,10 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 				p2p = 0
 			}
 
-			n, d := tcpCopy(b, a, bh, src, filepath.Join(dir, "tcp.bin"), *wanLimit)
+			n, d := *wanBytes, time.Duration(0)
+			if *tcpFlag {
+				n, d = tcpCopy(b, a, bh, src, filepath.Join(dir, "tcp.bin"), *wanLimit)
+			}
 			tcp := rate(n, d)
 			if n < *wanBytes {
 				note = strings.TrimPrefix(note+fmt.Sprintf("; TCP stopped after %v with %.0f MB", *wanLimit, float64(n)/mb), "; ")
@@ -447,6 +523,7 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 			linkMB := float64(linkRate) / 8 / mb
 			rows = append(rows, fmt.Sprintf("| %v | %g %% | %.2f | %.2f | %.2f | %.2f | %.0f %% | %s |",
 				rtt, loss*100, p2p, tcp, linkMB, p2p/tcp, 100*p2p/linkMB, note))
+			fmt.Fprintf(os.Stderr, "WAN %v: p2pcopy %.2f MB/s (%s), TCP %.2f MB/s\n", cfg, p2p, r.pair, tcp)
 			b.Logf("WAN %v: p2pcopy %.2f MB/s (%s), TCP %.2f MB/s; link stats so far %+v", cfg, p2p, r.pair, tcp, link.Stats())
 		}
 	}

@@ -83,7 +83,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 	se.SetICECredentials(ufrag, pwd)
 	se.SetSTUNGatherTimeout(cfg.gatherTimeout())
 	se.SetICETimeouts(cfg.iceTimeouts())
-	tuneSCTP(&se)
+	tuneSCTP(&se, cfg.BrowserPeer)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if cfg.DisableMDNS {

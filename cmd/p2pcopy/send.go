@@ -72,6 +72,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 	tio.warning = natWarning(ctx, env, g, cfg)
 	readPeer := tio.read
 	if g.qr && token == "" { // scan-and-go: serve the page, take the answer back from it
+		cfg.BrowserPeer = true
 		sg, err := startScanAndGo(webListen, webURL, cfg.NoSTUN)
 		if err != nil {
 			return err

@@ -74,7 +74,9 @@ func TestBrowserThroughput(t *testing.T) {
 		for _, chunk := range chunks {
 			ctx := testCtx(t, 5*time.Minute)
 			bctx := lab.browser(ctx, t.TempDir())
-			sender := lab.command("send", "--no-stun", "--chunk-size", fmt.Sprint(chunk), file)
+			// --qr as a user would: the CLI then expects a browser and keeps pion's congestion
+			// settings (signal/tuning.go); the answer is still pasted on stdin here.
+			sender := lab.command("send", "--no-stun", "--qr", "--web-listen", labLANIP+":0", "--chunk-size", fmt.Sprint(chunk), file)
 			stdin, _ := sender.StdinPipe()
 			tokOut, _ := sender.StdoutPipe()
 			lab.started(sender)

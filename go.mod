@@ -43,3 +43,5 @@ require (
 	golang.org/x/tools v0.26.0 // indirect
 	rsc.io/qr v0.2.0 // indirect
 )
+
+replace github.com/pion/sctp => ./third_party/pion-sctp

@@ -151,19 +151,32 @@ func (l *webLab) browser(ctx context.Context, dir string) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.UserDataDir(l.t.TempDir()),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			cmd.Args = append([]string{"ip", "netns", "exec", l.ns, cmd.Path}, cmd.Args[1:]...)
 			cmd.Path = l.ip
 		}),
 	}
-	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelB := chromedp.NewContext(actx)
-	l.t.Cleanup(func() { cancelB(); cancelA() })
-	if _, err := chromedp.CallBrowser(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true),
-	}); err != nil {
-		l.t.Fatalf("starting chromium: %v", err)
+	// Chromium now and then exits at start-up on a loaded machine ("chrome failed to start",
+	// seen once in a CI rehearsal); a fresh process is what a user would try too.
+	var bctx context.Context
+	for attempt := 1; ; attempt++ {
+		actx, cancelA := chromedp.NewExecAllocator(ctx, append(opts, chromedp.UserDataDir(l.t.TempDir()))...)
+		c, cancelB := chromedp.NewContext(actx)
+		l.t.Cleanup(func() { cancelB(); cancelA() })
+		_, err := chromedp.CallBrowser(c, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true),
+		})
+		if err == nil {
+			bctx = c
+			break
+		}
+		cancelB()
+		cancelA()
+		if attempt == 3 || ctx.Err() != nil {
+			l.t.Fatalf("starting chromium (attempt %d): %v", attempt, err)
+		}
+		l.t.Logf("starting chromium failed (attempt %d), trying again: %v", attempt, err)
+		time.Sleep(time.Second)
 	}
 	return bctx
 }

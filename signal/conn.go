@@ -3,10 +3,15 @@ package signal
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/pion/datachannel"
 	"github.com/pion/webrtc/v4"
 )
+
+// closeGrace is how long a read pending when the connection is closed may wait for the peer to
+// close its side too (so that what was written before Close is delivered first).
+const closeGrace = 5 * time.Second
 
 // ErrClosed is returned by WriteMsg once the connection is gone.
 var ErrClosed = errors.New("connection closed")
@@ -83,5 +88,11 @@ func (c *Conn) shutdown() {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		_ = c.raw.Close()
+		// Closing a stream only resets our sending half; a read blocked on it returns when the
+		// peer resets its half too, after everything we queued before the reset (a last X
+		// message) reached it. A peer that went silent never does: the deadline bounds the wait.
+		if d, ok := c.raw.(datachannel.ReadDeadliner); ok {
+			_ = d.SetReadDeadline(time.Now().Add(closeGrace))
+		}
 	})
 }

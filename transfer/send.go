@@ -207,7 +207,7 @@ func (sd *sender) sendEntry(i int) error {
 	}
 
 	if err := s.write(encodeMessage(typeStart, startMsg{I: i, Offset: offset})); err != nil {
-		return s.writeFailed(err, "while sending "+e.Path, "")
+		return s.writeFailed(err, "while sending "+e.Path, resumeHint(e))
 	}
 	sd.prog.start(i, e, offset)
 	sd.resumed += offset
@@ -226,7 +226,7 @@ func (sd *sender) sendEntry(i int) error {
 		if n > 0 {
 			h.Write(sd.buf[1 : 1+n])
 			if werr := s.write(sd.buf[:1+n]); werr != nil {
-				return s.writeFailed(werr, fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")), "")
+				return s.writeFailed(werr, fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")), resumeHint(e))
 			}
 			done += int64(n)
 			sd.sent += int64(n)
@@ -247,7 +247,7 @@ func (sd *sender) sendEntry(i int) error {
 	}
 	end := fileEndMsg{I: i, SHA256: hex.EncodeToString(h.Sum(nil))}
 	if err := s.write(encodeMessage(typeFileEnd, end)); err != nil {
-		return s.writeFailed(err, "while sending "+e.Path, "")
+		return s.writeFailed(err, "while sending "+e.Path, resumeHint(e))
 	}
 	sd.files++
 	sd.prog.done()
@@ -271,6 +271,16 @@ func (sd *sender) interrupted(when string) error {
 		err = protocolError("the peer sent a %s message %s", messageName(m.Type), when)
 	}
 	return s.fail(err, when, "")
+}
+
+// resumeHint is what the sender's user can do after the connection broke while e was being
+// sent: run both commands again; a file then resumes from what the receiver kept, a stream
+// (standard input) starts over.
+func resumeHint(e Entry) string {
+	if e.Kind == KindStream {
+		return "; run both commands again to send it again from the start (a stream cannot resume)"
+	}
+	return "; run both commands again to resume"
 }
 
 // readChunk reads up to want bytes of content into sd.buf[1:]. For files it fills the

@@ -322,7 +322,7 @@ func outageTransfer(t *testing.T, stall, length time.Duration) outage {
 	sendCfg.StallTimeout, recvCfg.StallTimeout = stall, stall
 	src := filepath.Join(t.TempDir(), "file.bin")
 	var o outage
-	o.want = writeRandom(t, src, 6<<20)
+	o.want = writeRandom(t, src, 32<<20)
 	items, _, err := transfer.FileItems(src)
 	if err != nil {
 		t.Fatal(err)
@@ -398,4 +398,36 @@ func TestOutageGivesUp(t *testing.T) {
 		t.Errorf("giving up took %v with a 6 s stall timeout", took)
 	}
 	t.Logf("gave up after %v (stall timeout 6 s): sender %v; receiver %v", took.Round(time.Millisecond), sendErr, recvErr)
+}
+
+// TestCloseWakesReaderWhenPeerSilent: a side that finished (or gave up) closes its connection
+// while a read is still pending and the peer has gone silent. The read must return at once:
+// closing a stream only resets our half, and a silent peer never resets its half, so without
+// more the reader (and whoever waits for it: transfer.Receive on its way out) hung for good.
+func TestCloseWakesReaderWhenPeerSilent(t *testing.T) {
+	lab := vnetlab.New(t)
+	sendCfg := natConfig(lab.AddPeer(t, vnetlab.PortRestricted), lab, false)
+	recvCfg := natConfig(lab.AddPeer(t, vnetlab.FullCone), lab, false)
+	snd, rcv := connectPair(t, sendCfg, recvCfg, false, 20*time.Second)
+	if snd.err != nil || rcv.err != nil {
+		t.Fatalf("connect: sender %v, receiver %v", snd.err, rcv.err)
+	}
+	lab.SetDown(true)
+	read := make(chan error, 1)
+	go func() {
+		_, err := rcv.conn.ReadMsg(make([]byte, transfer.MaxMessageSize))
+		read <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // let the read block
+	start := time.Now()
+	rcv.conn.Close()
+	select {
+	case err := <-read:
+		if err == nil {
+			t.Fatal("a read on a closed connection returned no error")
+		}
+		t.Logf("pending read returned %v after %v", err, time.Since(start).Round(time.Millisecond))
+	case <-time.After(15 * time.Second):
+		t.Fatal("a read pending on a closed connection did not return within 15 s of Close (the peer is silent)")
+	}
 }

@@ -51,7 +51,7 @@ type side struct {
 }
 
 // connectPair connects a sender and a receiver; the sender makes the offer unless receiverFirst.
-func connectPair(t *testing.T, sendCfg, recvCfg signal.Config, receiverFirst bool, timeout time.Duration) (snd, rcv side) {
+func connectPair(t testing.TB, sendCfg, recvCfg signal.Config, receiverFirst bool, timeout time.Duration) (snd, rcv side) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -89,7 +89,7 @@ func connectPair(t *testing.T, sendCfg, recvCfg signal.Config, receiverFirst boo
 }
 
 // copyItems runs a whole transfer over a connected pair.
-func copyItems(t *testing.T, snd, rcv side, items []transfer.Item, opts transfer.ReceiveOptions) transfer.Result {
+func copyItems(t testing.TB, snd, rcv side, items []transfer.Item, opts transfer.ReceiveOptions) transfer.Result {
 	t.Helper()
 	if snd.err != nil || rcv.err != nil {
 		t.Fatalf("connect: sender %v, receiver %v", snd.err, rcv.err)

@@ -51,6 +51,10 @@ type Config struct {
 	Summary *Summary
 }
 
+// acceptanceWait is how long the controlling side waits for a host pair before it nominates a
+// working reflexive (NAT) pair.
+const acceptanceWait = 150 * time.Millisecond
+
 // DefaultStallTimeout is how long an established connection may be silent before it fails.
 const DefaultStallTimeout = 30 * time.Second
 

@@ -225,9 +225,39 @@ func trimCandidates(cs []Candidate, max int) []Candidate {
 
 // ConnectError is returned when no connection could be made; its message says what was tried and
 // what to do.
-type ConnectError struct{ Msg string }
+type ConnectError struct {
+	What  string // what happened: "the connection attempt failed", "no connection within the time limit"
+	Tried string // the addresses of both sides
+	// Cause, if known, says why no path exists (from the NAT flags of both tokens); empty means
+	// the message names the usual suspects.
+	Cause string
+}
 
-func (e *ConnectError) Error() string { return e.Msg }
+func (e *ConnectError) Error() string {
+	const fix = "run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"
+	msg := fmt.Sprintf("could not connect to your peer: %s (%s). ", e.What, e.Tried)
+	if e.Cause != "" {
+		return msg + e.Cause + ": " + fix
+	}
+	return msg + "On the same network, check that no firewall blocks UDP; across the internet, both sides may " +
+		"be behind strict NATs: " + fix
+}
+
+// NATCause explains a failed connection from what each side's NAT check found (the SymmetricNAT
+// flag of our token and of the peer's), or returns "" when neither found a symmetric NAT.
+func NATCause(ours, theirs bool) string {
+	switch {
+	case ours && theirs:
+		return "Both sides are behind NATs that change ports per destination (symmetric), so no direct path exists"
+	case ours:
+		return "Your NAT changes ports per destination (symmetric) and your peer's NAT lets in only packets " +
+			"from ports it has sent to, so no direct path exists"
+	case theirs:
+		return "Your peer's NAT changes ports per destination (symmetric) and yours lets in only packets " +
+			"from ports it has sent to, so no direct path exists"
+	}
+	return ""
+}
 
 // Connect waits until the DataChannel is open (or ICE fails, or ctx ends) and returns it as a
 // message connection.
@@ -291,11 +321,7 @@ func (p *Peer) connectError(what string) error {
 	if p.remote != nil {
 		remote = describeCandidates(p.remote.Candidates)
 	}
-	return &ConnectError{Msg: fmt.Sprintf(
-		"could not connect to your peer: %s (tried your addresses: %s; theirs: %s). "+
-			"On the same network, check that no firewall blocks UDP; across the internet, both sides may be behind "+
-			"strict NATs: run both commands again with --turn turn:USER:PASS@HOST:PORT on either side",
-		what, local, remote)}
+	return &ConnectError{What: what, Tried: fmt.Sprintf("tried your addresses: %s; theirs: %s", local, remote)}
 }
 
 func describeCandidates(cs []Candidate) string {

@@ -137,13 +137,17 @@ type Summary struct {
 
 // Token is the decoded content of a token.
 type Token struct {
-	Kind        Kind
-	Role        Role
-	Active      bool // answers only: answerer is DTLS client (a=setup:active)
-	Ufrag, Pwd  string
-	Fingerprint [32]byte // sha-256 of the DTLS certificate
-	Candidates  []Candidate
-	Summary     *Summary // nil if absent
+	Kind   Kind
+	Role   Role
+	Active bool // answers only: answerer is DTLS client (a=setup:active)
+	// SymmetricNAT says the author's own NAT check found a NAT that maps per destination
+	// (symmetric); false means not found so, or not checked. It only names the cause when no
+	// connection can be made.
+	SymmetricNAT bool
+	Ufrag, Pwd   string
+	Fingerprint  [32]byte // sha-256 of the DTLS certificate
+	Candidates   []Candidate
+	Summary      *Summary // nil if absent
 }
 
 // TokenPrefix starts every token of this format version.
@@ -159,11 +163,12 @@ const (
 
 // Flag bits (§1.3).
 const (
-	flagAnswer   = 1 << 0
-	flagRoleMask = 3 << 1
-	flagActive   = 1 << 3
-	flagSummary  = 1 << 4
-	flagReserved = 7 << 5
+	flagAnswer    = 1 << 0
+	flagRoleMask  = 3 << 1
+	flagActive    = 1 << 3
+	flagSummary   = 1 << 4
+	flagSymmetric = 1 << 5
+	flagReserved  = 3 << 6
 )
 
 // Candidate address forms (§1.4).
@@ -305,6 +310,9 @@ func (t Token) body() ([]byte, error) {
 	}
 	if t.Summary != nil {
 		flags |= flagSummary
+	}
+	if t.SymmetricNAT {
+		flags |= flagSymmetric
 	}
 	b = append(b, flags, byte(len(t.Ufrag)))
 	b = append(b, t.Ufrag...)
@@ -626,6 +634,7 @@ func (r *bodyReader) token() (Token, int) {
 		r.bad("unknown role")
 	}
 	t.Active = flags&flagActive != 0
+	t.SymmetricNAT = flags&flagSymmetric != 0
 	if t.Active && t.Kind == Offer {
 		r.bad("an active offer")
 	}

@@ -89,6 +89,7 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 		BadToken:       tio.badToken,
 		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,
+		SymmetricNAT:   tio.symmetricNAT,
 		Confirm: func(ctx context.Context, offered *signal.Summary) error {
 			u.offered(offered)
 			if yes {

@@ -89,6 +89,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		BadToken:       tio.badToken,
 		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,
+		SymmetricNAT:   tio.symmetricNAT,
 	})
 	if err != nil {
 		return err

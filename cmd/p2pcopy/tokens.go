@@ -25,6 +25,8 @@ type tokenIO struct {
 	interactive bool
 	closer      io.Closer
 	warning     <-chan string             // a NAT warning to show before our first token
+	symmetric   bool                      // the NAT check found a symmetric NAT (the warning was non-empty)
+	unshown     string                    // that warning, read but not shown yet
 	link        func(token string) string // send --qr: the page link for an offer, shown with its QR code
 }
 
@@ -57,11 +59,10 @@ func (t *tokenIO) close() {
 
 // publish prints one of our tokens: the token line on out, guidance around it on stderr.
 func (t *tokenIO) publish(tok signal.Token, text string) error {
-	if t.warning != nil {
-		if w := <-t.warning; w != "" {
-			t.u.warn(w)
-		}
-		t.warning = nil
+	t.symmetricNAT()
+	if t.unshown != "" {
+		t.u.warn(t.unshown)
+		t.unshown = ""
 	}
 	t.u.token(tok, text)
 	if _, err := fmt.Fprintln(t.out, text); err != nil {
@@ -171,4 +172,15 @@ func (t *tokenIO) ask(ctx context.Context, question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// symmetricNAT waits for this side's NAT check (natWarning) and reports whether it found a NAT
+// that maps per destination; the warning itself is shown with our first token.
+func (t *tokenIO) symmetricNAT() bool {
+	if t.warning != nil {
+		t.unshown = <-t.warning
+		t.symmetric = t.unshown != ""
+		t.warning = nil
+	}
+	return t.symmetric
 }

@@ -30,6 +30,10 @@ type Exchange struct {
 	Notice func(msg string)
 	// ConnectTimeout bounds the time from the answer to an open channel; zero means 30 s.
 	ConnectTimeout time.Duration
+	// SymmetricNAT, if set, reports whether this side's NAT maps per destination (p2pcopy nat's
+	// check). It is asked before each of our tokens is written, and the answer travels in the
+	// token, so that a failed connection can name its cause on both sides.
+	SymmetricNAT func() bool
 }
 
 // Connect runs the exchange and returns the open channel. The caller closes the Peer.
@@ -84,10 +88,11 @@ func answer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchan
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(ex, tok); err != nil {
+	if tok, err = publish(ex, tok); err != nil {
 		return nil, err
 	}
-	return connect(ctx, peer, ex)
+	conn, err := connect(ctx, peer, ex)
+	return conn, explain(err, tok, offer)
 }
 
 // offerFirst publishes our offer and waits for the answer. If the receiving side gets the
@@ -97,7 +102,7 @@ func offerFirst(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := publish(ex, tok); err != nil {
+	if tok, err = publish(ex, tok); err != nil {
 		return nil, nil, err
 	}
 	answer, theirOffer, err := readAnswer(ctx, peer, cfg, ex)
@@ -111,15 +116,28 @@ func offerFirst(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 		return nil, nil, err
 	}
 	conn, err := connect(ctx, peer, ex)
-	return conn, nil, err
+	return conn, nil, explain(err, tok, answer)
 }
 
-func publish(ex Exchange, tok signal.Token) error {
+// publish shows our token, with the result of this side's NAT check in it, and returns it as sent.
+func publish(ex Exchange, tok signal.Token) (signal.Token, error) {
+	if ex.SymmetricNAT != nil {
+		tok.SymmetricNAT = ex.SymmetricNAT()
+	}
 	text, err := tok.Encode()
 	if err != nil {
-		return fmt.Errorf("writing our token: %w", err)
+		return tok, fmt.Errorf("writing our token: %w", err)
 	}
-	return ex.Publish(tok, text)
+	return tok, ex.Publish(tok, text)
+}
+
+// explain adds the cause of a failed connection that the two tokens' NAT flags tell.
+func explain(err error, ours, theirs signal.Token) error {
+	var ce *signal.ConnectError
+	if errors.As(err, &ce) && ce.Cause == "" {
+		ce.Cause = signal.NATCause(ours.SymmetricNAT, theirs.SymmetricNAT)
+	}
+	return err
 }
 
 func readAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange) (signal.Token, *signal.Token, error) {

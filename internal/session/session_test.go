@@ -53,6 +53,12 @@ type side struct {
 // connectPair connects a sender and a receiver; the sender makes the offer unless receiverFirst.
 func connectPair(t testing.TB, sendCfg, recvCfg signal.Config, receiverFirst bool, timeout time.Duration) (snd, rcv side) {
 	t.Helper()
+	return connectPairNAT(t, sendCfg, recvCfg, receiverFirst, timeout, nil, nil)
+}
+
+// connectPairNAT is connectPair with each side's answer to "is my NAT symmetric?" (nil: not asked).
+func connectPairNAT(t testing.TB, sendCfg, recvCfg signal.Config, receiverFirst bool, timeout time.Duration, sendSym, recvSym func() bool) (snd, rcv side) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	sendCfg.Role, recvCfg.Role = signal.RoleSender, signal.RoleReceiver
@@ -60,6 +66,7 @@ func connectPair(t testing.TB, sendCfg, recvCfg signal.Config, receiverFirst boo
 	sendEx := exchangeFor(l.toReceiver, l.toSender, "")
 	recvEx := exchangeFor(l.toSender, l.toReceiver, "")
 	sendEx.ConnectTimeout, recvEx.ConnectTimeout = timeout, timeout
+	sendEx.SymmetricNAT, recvEx.SymmetricNAT = sendSym, recvSym
 	done := make(chan side, 1)
 	if receiverFirst {
 		go func() {
@@ -429,5 +436,25 @@ func TestCloseWakesReaderWhenPeerSilent(t *testing.T) {
 		t.Logf("pending read returned %v after %v", err, time.Since(start).Round(time.Millisecond))
 	case <-time.After(15 * time.Second):
 		t.Fatal("a read pending on a closed connection did not return within 15 s of Close (the peer is silent)")
+	}
+}
+
+// TestFailureNamesNATCause: when both tokens say their author's NAT is symmetric (as p2pcopy nat
+// found), the failed connection says so on both sides, and each token carried its own flag.
+func TestFailureNamesNATCause(t *testing.T) {
+	lab := vnetlab.New(t)
+	sendCfg := natConfig(lab.AddPeer(t, vnetlab.Symmetric), lab, false)
+	recvCfg := natConfig(lab.AddPeer(t, vnetlab.Symmetric), lab, false)
+	yes := func() bool { return true }
+	snd, rcv := connectPairNAT(t, sendCfg, recvCfg, false, 6*time.Second, yes, yes)
+	for who, err := range map[string]error{"sender": snd.err, "receiver": rcv.err} {
+		var ce *signal.ConnectError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: want a connect error, got %v", who, err)
+		}
+		want := "Both sides are behind NATs that change ports per destination (symmetric), so no direct path exists: run both commands again with --turn"
+		if !strings.Contains(ce.Error(), want) {
+			t.Errorf("%s: %q does not contain %q", who, ce.Error(), want)
+		}
 	}
 }

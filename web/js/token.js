@@ -10,7 +10,7 @@ export const ROLES = ['unknown', 'sender', 'receiver'];
 export const CAND_TYPES = ['host', 'srflx', 'prflx', 'relay'];
 
 const UFRAG_MIN = 4, UFRAG_MAX = 32, PWD_MIN = 22, PWD_MAX = 64, MAX_CANDIDATES = 16, MAX_SUMMARY_NAME = 40;
-const FLAG_ANSWER = 1, FLAG_ROLE_MASK = 3 << 1, FLAG_ACTIVE = 1 << 3, FLAG_SUMMARY = 1 << 4, FLAG_RESERVED = 7 << 5;
+const FLAG_ANSWER = 1, FLAG_ROLE_MASK = 3 << 1, FLAG_ACTIVE = 1 << 3, FLAG_SUMMARY = 1 << 4, FLAG_SYMMETRIC = 1 << 5, FLAG_RESERVED = 3 << 6;
 const FORM_IPV4 = 0, FORM_IPV6 = 1, FORM_MDNS = 2, FORM_NAME = 3;
 
 // Every message a person can see about a token, verbatim as in signal/token_errors.go.
@@ -234,6 +234,7 @@ export function encodeToken(t) {
   let flags = k | (role << 1);
   if (t.active) flags |= FLAG_ACTIVE;
   if (t.summary) flags |= FLAG_SUMMARY;
+  if (t.symmetricNAT) flags |= FLAG_SYMMETRIC;
   b.push(flags, t.ufrag.length, ...enc.encode(t.ufrag), t.pwd.length, ...enc.encode(t.pwd), ...t.fingerprint);
   b.push(t.candidates.length);
   t.candidates.forEach((c, i) => {
@@ -422,7 +423,7 @@ class BodyReader {
     return toNumber(v);
   }
   token() {
-    const t = { kind: OFFER, role: 'unknown', active: false, ufrag: '', pwd: '', fingerprint: new Uint8Array(32), candidates: [], summary: null };
+    const t = { kind: OFFER, role: 'unknown', active: false, symmetricNAT: false, ufrag: '', pwd: '', fingerprint: new Uint8Array(32), candidates: [], summary: null };
     const flags = this.byte1();
     if (flags & FLAG_RESERVED) this.bad('reserved flag bits set');
     t.kind = flags & FLAG_ANSWER ? ANSWER : OFFER;
@@ -430,6 +431,7 @@ class BodyReader {
     if (role > 2) this.bad('unknown role');
     t.role = ROLES[role] ?? 'unknown';
     t.active = (flags & FLAG_ACTIVE) !== 0;
+    t.symmetricNAT = (flags & FLAG_SYMMETRIC) !== 0;
     if (t.active && t.kind === OFFER) this.bad('an active offer');
     t.ufrag = this.ascii8();
     if (!this.short && !validICEString(t.ufrag, UFRAG_MIN, UFRAG_MAX)) this.bad('bad ICE user name');
@@ -618,7 +620,7 @@ export function fromSDP(kind, sdp) {
     }
   }
   const pick = (k) => media[k] || session[k] || '';
-  const t = { kind, role: 'unknown', active: false, ufrag: pick('ufrag'), pwd: pick('pwd'), fingerprint: null, candidates: cands, summary: null };
+  const t = { kind, role: 'unknown', active: false, symmetricNAT: false, ufrag: pick('ufrag'), pwd: pick('pwd'), fingerprint: null, candidates: cands, summary: null };
   if (!validICEString(t.ufrag, UFRAG_MIN, UFRAG_MAX)) throw new Error(`reading SDP: ICE ufrag ${JSON.stringify(t.ufrag)} is missing or not 4..32 ice-chars`);
   if (!validICEString(t.pwd, PWD_MIN, PWD_MAX)) throw new Error('reading SDP: ICE pwd is missing or not 22..64 ice-chars');
   t.fingerprint = parseFingerprint(pick('fingerprint'));

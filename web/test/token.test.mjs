@@ -10,13 +10,13 @@ const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/test
 // fields gives a decoded token in the vectors' JSON form.
 function fields(t) {
   return {
-    kind: t.kind, role: t.role, active: t.active, ufrag: t.ufrag, pwd: t.pwd, fingerprint: toHex(t.fingerprint),
+    kind: t.kind, role: t.role, active: t.active, symmetric_nat: t.symmetricNAT, ufrag: t.ufrag, pwd: t.pwd, fingerprint: toHex(t.fingerprint),
     candidates: t.candidates.map((c) => (c.addr ? { type: c.type, addr: c.addr, port: c.port } : { type: c.type, host: c.host, port: c.port })),
     summary: t.summary,
   };
 }
 function fromFields(f) {
-  return { ...f, fingerprint: fromHex(f.fingerprint), candidates: f.candidates.map((c) => ({ ...c })) };
+  return { ...f, symmetricNAT: f.symmetric_nat, fingerprint: fromHex(f.fingerprint), candidates: f.candidates.map((c) => ({ ...c })) };
 }
 
 test('valid vectors decode, encode and rebuild the SDP', () => {

@@ -104,6 +104,7 @@ func BenchmarkP2PCopy(b *testing.B) {
 		run[strings.TrimSpace(s)] = true
 	}
 	for b.Loop() {
+		head := header(bin) // before the run: the commit the binary was built from
 		rep := &report{}
 		lab := netlab.New(b)
 		if run["loopback"] {
@@ -118,7 +119,7 @@ func BenchmarkP2PCopy(b *testing.B) {
 		if run["connect"] {
 			connectTimes(b, lab, bin, rep)
 		}
-		text := header(bin) + strings.Join(rep.sections, "\n")
+		text := head + strings.Join(rep.sections, "\n")
 		fmt.Println(text)
 		if *outFlag != "" {
 			if err := os.WriteFile(*outFlag, []byte(text), 0o644); err != nil {

@@ -298,13 +298,6 @@ func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
 		case <-p.closed:
 			c.lose(errors.New("the connection was closed"))
 		case <-c.closed:
-			// Closed by its user; a read may still wait for the peer's half of the close.
-			// If the path dies meanwhile, closing the whole connection releases it.
-			select {
-			case <-p.failed:
-				_ = p.pc.Close()
-			case <-p.closed:
-			}
 			return
 		}
 		c.shutdown()

@@ -192,14 +192,16 @@ func TestMatrixInLab(t *testing.T) {
 					t.Fatalf("want exit 3 with a message pointing at --turn: exit %d\n%s", r.code, r.stderr)
 				}
 				// Each token says whether its author's NAT is symmetric, so both sides name the cause.
-				causes := []string{"Your NAT changes ports per destination (symmetric) and your peer's NAT lets in only",
-					"Your peer's NAT changes ports per destination (symmetric) and yours lets in only"}
-				if c.a.NAT == c.b.NAT {
-					causes = []string{"Both sides are behind NATs that change ports per destination (symmetric)"}
+				causes := map[string]int{ // cause -> how many of the two sides' messages name it
+					"Your NAT changes ports per destination (symmetric) and your peer's NAT lets in only": 1,
+					"Your peer's NAT changes ports per destination (symmetric) and yours lets in only":    1,
 				}
-				for _, cause := range causes {
-					if n := strings.Count(r.stderr, cause); n != 2/len(causes) {
-						t.Fatalf("want %d message(s) naming the cause %q, got %d\n%s", 2/len(causes), cause, n, r.stderr)
+				if c.a.NAT == c.b.NAT {
+					causes = map[string]int{"Both sides are behind NATs that change ports per destination (symmetric)": 2}
+				}
+				for cause, want := range causes {
+					if n := strings.Count(r.stderr, cause); n != want {
+						t.Fatalf("want %d message(s) naming the cause %q, got %d\n%s", want, cause, n, r.stderr)
 					}
 				}
 				table = append(table, fmt.Sprintf("%-45s fails as predicted: exit 3 pointing at --turn", name))

@@ -25,8 +25,7 @@ type tokenIO struct {
 	interactive bool
 	closer      io.Closer
 	warning     <-chan string             // a NAT warning to show before our first token
-	symmetric   bool                      // the NAT check found a symmetric NAT (the warning was non-empty)
-	unshown     string                    // that warning, read but not shown yet
+	symmetric   bool                      // the NAT check found a symmetric NAT (and its warning was shown)
 	link        func(token string) string // send --qr: the page link for an offer, shown with its QR code
 }
 
@@ -59,11 +58,7 @@ func (t *tokenIO) close() {
 
 // publish prints one of our tokens: the token line on out, guidance around it on stderr.
 func (t *tokenIO) publish(tok signal.Token, text string) error {
-	t.symmetricNAT()
-	if t.unshown != "" {
-		t.u.warn(t.unshown)
-		t.unshown = ""
-	}
+	t.symmetricNAT() // shows the NAT warning, if any, before our first token
 	t.u.token(tok, text)
 	if _, err := fmt.Fprintln(t.out, text); err != nil {
 		return fmt.Errorf("writing the token: %w", err)
@@ -175,11 +170,14 @@ func (t *tokenIO) ask(ctx context.Context, question string) (bool, error) {
 }
 
 // symmetricNAT waits for this side's NAT check (natWarning) and reports whether it found a NAT
-// that maps per destination; the warning itself is shown with our first token.
+// that maps per destination. The first call shows the check's warning: the session asks just
+// before our first token is printed.
 func (t *tokenIO) symmetricNAT() bool {
 	if t.warning != nil {
-		t.unshown = <-t.warning
-		t.symmetric = t.unshown != ""
+		if w := <-t.warning; w != "" {
+			t.u.warn(w)
+			t.symmetric = true
+		}
 		t.warning = nil
 	}
 	return t.symmetric

@@ -1,4 +1,4 @@
-//go:build webbench
+//go:build webbench && linux
 
 package main
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // The bundled page in headless Debian chromium, driven with chromedp, against the built binary.

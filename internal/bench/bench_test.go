@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package bench is `make bench`: p2pcopy's throughput side by side with plain TCP (and croc) on
 // the same path, through the network lab's link emulator, with memory, CPU and time to connect.
 // It is a benchmark, not a test: it needs root (the lab), takes minutes and prints one markdown

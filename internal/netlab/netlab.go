@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netlab builds a real-kernel NAT lab for tests out of Linux network
 // namespaces, veth pairs, bridges and nftables.
 //

@@ -4,6 +4,7 @@ package transfer
 
 import (
 	"errors"
+	"math"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +15,17 @@ func diskFree(dir string) (int64, error) {
 	if err := unix.Statfs(dir, &st); err != nil {
 		return -1, err
 	}
-	return int64(uint64(st.Bavail) * uint64(st.Bsize)), nil
+	// The field types differ by OS: Bavail is uint64 on Linux and macOS but int64 on FreeBSD,
+	// where it goes negative once the blocks reserved for root are in use; Bsize is int64 on
+	// Linux, uint32 on macOS and uint64 on FreeBSD.
+	avail, bsize := int64(st.Bavail), int64(st.Bsize)
+	if avail <= 0 || bsize <= 0 {
+		return 0, nil
+	}
+	if avail > math.MaxInt64/bsize {
+		return math.MaxInt64, nil
+	}
+	return avail * bsize, nil
 }
 
 func isDiskFull(err error) bool {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -48,6 +49,7 @@ type Peer struct {
 	failOnce   sync.Once
 	openOnce   sync.Once
 	answerTime time.Time
+	heard      atomic.Bool // something from the peer arrived while connecting (see heardFromPeer)
 }
 
 // NewPeer prepares a PeerConnection with fresh ICE credentials and a fresh DTLS certificate, so
@@ -231,16 +233,31 @@ type ConnectError struct {
 	// Cause, if known, says why no path exists (from the NAT flags of both tokens); empty means
 	// the message names the usual suspects.
 	Cause string
+	// PeerSilent says that not one packet came from the peer while connecting: no connectivity
+	// check, no reply to ours, no data. Most likely their p2pcopy is no longer running, or (on
+	// the answering side) they never pasted the answer. A network that lets packets through in
+	// one direction only leaves the side that got them with PeerSilent false.
+	PeerSilent bool
+	// Offered says this side printed the offer (and pasted the peer's answer).
+	Offered bool
 }
 
 func (e *ConnectError) Error() string {
 	const fix = "run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"
+	const network = "check that no firewall blocks UDP; across the internet, both sides may be behind strict NATs: " + fix
 	msg := fmt.Sprintf("could not connect to your peer: %s (%s). ", e.What, e.Tried)
-	if e.Cause != "" {
+	switch {
+	case e.Cause != "":
+		// Both NATs (as the tokens say) drop the other side's packets: silence is expected.
 		return msg + e.Cause + ": " + fix
+	case e.PeerSilent && e.Offered:
+		return msg + "Your peer never reached you: is their p2pcopy still running (it gives up --timeout, " +
+			"30s by default, after printing its answer)? If it is, on the same network " + network
+	case e.PeerSilent:
+		return msg + "Your peer never reached you: is their p2pcopy still running (it waits for your answer), " +
+			"and did they paste your answer? If they did, on the same network " + network
 	}
-	return msg + "On the same network, check that no firewall blocks UDP; across the internet, both sides may " +
-		"be behind strict NATs: " + fix
+	return msg + "On the same network, " + network
 }
 
 // NATCause explains a failed connection from what each side's NAT check found (the SymmetricNAT
@@ -262,6 +279,7 @@ func NATCause(ours, theirs bool) string {
 // Connect waits until the DataChannel is open (or ICE fails, or ctx ends) and returns it as a
 // message connection.
 func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
+	go p.listenForPeer(ctx.Done())
 	select {
 	case <-p.opened:
 	case <-p.failed:
@@ -314,7 +332,55 @@ func (p *Peer) connectError(what string) error {
 	if p.remote != nil {
 		remote = describeCandidates(p.remote.Candidates)
 	}
-	return &ConnectError{What: what, Tried: fmt.Sprintf("tried your addresses: %s; theirs: %s", local, remote)}
+	return &ConnectError{
+		What:       what,
+		Tried:      fmt.Sprintf("tried your addresses: %s; theirs: %s", local, remote),
+		PeerSilent: !p.heardFromPeer(),
+		Offered:    p.local != nil && p.local.Kind == Offer,
+	}
+}
+
+// heardPoll is how often the ICE statistics are read while connecting, to learn whether anything
+// at all came from the peer.
+const heardPoll = 200 * time.Millisecond
+
+// listenForPeer reads the ICE statistics every heardPoll until something from the peer arrived or
+// connecting ended. pion forgets every candidate pair, and with them their counters, the moment
+// ICE fails, so the answer must be taken while connecting. The peer's checks repeat many times a
+// second for as long as it tries, so a peer that was heard at all is heard long before the
+// failure.
+func (p *Peer) listenForPeer(done <-chan struct{}) {
+	t := time.NewTicker(heardPoll)
+	defer t.Stop()
+	for !p.heardFromPeer() {
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		case <-p.opened:
+			return
+		case <-p.failed:
+			return
+		case <-p.closed:
+			return
+		}
+	}
+}
+
+// heardFromPeer reports whether any candidate pair received a connectivity check, a reply to one
+// of ours or data: a packet from the peer that carried its ICE credentials (anything else is
+// dropped unseen, so a stranger's packets never count). Once true it stays true.
+func (p *Peer) heardFromPeer() bool {
+	if p.heard.Load() {
+		return true
+	}
+	for _, s := range p.pc.GetStats() {
+		if cp, ok := s.(webrtc.ICECandidatePairStats); ok && (cp.RequestsReceived > 0 || cp.ResponsesReceived > 0 || cp.PacketsReceived > 0) {
+			p.heard.Store(true)
+			return true
+		}
+	}
+	return false
 }
 
 func describeCandidates(cs []Candidate) string {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,6 +153,37 @@ func TestOwnTokenPastedBack(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "this is your own token") {
 		t.Fatalf("stderr does not name the cause:\n%s", p.stderr)
+	}
+}
+
+// TestOffererPeerNeverReached: the side that printed the offer pastes an answer whose peer is
+// gone (its only address, 127.0.0.1:9, answers nothing). Not one packet arrives, so the message
+// asks first whether the peer's p2pcopy still runs, then gives the network advice.
+func TestOffererPeerNeverReached(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f.txt")
+	if err := os.WriteFile(f, []byte("hi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := startInProcess(ctx, "send", "--no-stun", "--timeout", "2s", f)
+	if _, err := p.stdout.ReadString('\n'); err != nil {
+		t.Fatalf("reading the offer: %v", err)
+	}
+	if _, err := io.WriteString(p.stdinW, scriptTokens(t)["ANSWER"]+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-p.code; code != exitNoConnect {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitNoConnect, p.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+	want := regexp.MustCompile(`^p2pcopy: could not connect to your peer: no connection within the time limit ` +
+		`\(tried your addresses: [^)]+; theirs: 1 local\)\. Your peer never reached you: is their p2pcopy still running ` +
+		`\(it gives up --timeout, 30s by default, after printing its answer\)\? If it is, on the same network check that ` +
+		`no firewall blocks UDP; across the internet, both sides may be behind strict NATs: run both commands again with ` +
+		`--turn turn:USER:PASS@HOST:PORT on either side$`)
+	if last := lines[len(lines)-1]; !want.MatchString(last) {
+		t.Fatalf("the error line\n%s\ndoes not match\n%s", last, want)
 	}
 }
 

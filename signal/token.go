@@ -420,10 +420,13 @@ func quoteChar(r rune) string {
 	return fmt.Sprintf("the invisible character U+%04X", r)
 }
 
-// decodeBinary decodes the payload of a "p2pc1." token.
-func decodeBinary(payload string) (Token, error) {
+// readBinary decodes the payload of a "p2pc1." token. With the token it returns its body (fields
+// and checksum). Whenever the fields are complete, size is the number of payload characters they
+// and the checksum take, also when the token is refused: a reader of pasted text uses it to tell
+// the token from what follows it (§1.2).
+func readBinary(payload string) (t Token, body []byte, size int, e *TokenError) {
 	if e := badCharErr(payload, isBase64URL); e != nil {
-		return Token{}, e
+		return Token{}, nil, 0, e
 	}
 	chars := len(TokenPrefix) + len(payload)
 	// A length of 4k+1 characters cannot be base64: the last character carries no whole byte.
@@ -434,28 +437,29 @@ func decodeBinary(payload string) (Token, error) {
 	}
 	body, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil { // cannot happen after the checks above
-		return Token{}, tokenErr(TokenErrCorrupted, msgChecksum)
+		return Token{}, nil, 0, tokenErr(TokenErrCorrupted, msgChecksum)
 	}
 	r := bodyReader{b: body}
 	t, end := r.token()
 	if r.short {
 		need := max(len(TokenPrefix)+base64Len(r.need+4), chars+1)
-		return Token{}, tokenErr(TokenErrTruncated, msgTruncatedCount, chars, need)
+		return Token{}, nil, 0, tokenErr(TokenErrTruncated, msgTruncatedCount, chars, need)
 	}
 	if len(body) < end+4 {
 		need := max(len(TokenPrefix)+base64Len(end+4), chars+1)
-		return Token{}, tokenErr(TokenErrTruncated, msgTruncatedCount, chars, need)
+		return Token{}, nil, 0, tokenErr(TokenErrTruncated, msgTruncatedCount, chars, need)
 	}
+	size = base64Len(end + 4)
 	if binary.BigEndian.Uint32(body[end:]) != tokenCRC(body[:end]) {
-		return Token{}, tokenErr(TokenErrCorrupted, msgChecksum)
+		return Token{}, nil, size, tokenErr(TokenErrCorrupted, msgChecksum)
 	}
 	if len(body) > end+4 || dangling {
-		return Token{}, tokenErr(TokenErrCorrupted, msgTrailing)
+		return Token{}, nil, size, tokenErr(TokenErrCorrupted, msgTrailing)
 	}
 	if r.invalid != "" {
-		return Token{}, tokenErr(TokenErrCorrupted, msgBadContents, r.invalid)
+		return Token{}, nil, size, tokenErr(TokenErrCorrupted, msgBadContents, r.invalid)
 	}
-	return t, nil
+	return t, body, size, nil
 }
 
 // bodyReader reads the fields of a body. The first pass finds where the fields end; a body that

@@ -108,6 +108,7 @@ var vectorDescription = []string{
 	"forgiving: decoding input succeeds and gives the same fields as decoding token (the canonical text). Inputs include chat damage (whitespace, quote marks, URLs, JSON event lines) and pion's base64-JSON form (section 1.6). Whitespace means Unicode White_Space plus format characters (category Cf: U+200B, U+FEFF, U+00AD, ...). Text that starts with '{' once whitespace, '>' and surrounding quotes are removed is read as a JSON event line before the '#' rule, whose \"token\" member is then read like a paste.",
 	"checks: the application checks after a successful decode: the reader expects a token of kind want, has role my_role and its own fingerprint my_fingerprint; error is the error kind, empty when the token passes.",
 	"verification: the verification code of section 1.8 for the fingerprints a and b (hex).",
+	"Tokens inside longer text (chat and mail pastes: names, sentences, links, mail encodings) are in pastes.json.",
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,9 +498,11 @@ func invalidInputs() []invalidVector {
 		e("version-01", "p2pc01."+payload, TokenErrVersion),
 		e("bad-char-bang", good[:40]+"!"+good[40:], TokenErrCorrupted),
 		e("bad-char-plus", good[:40]+"+"+good[41:], TokenErrCorrupted),
-		e("bad-char-padding", good+"==", TokenErrCorrupted),
+		e("bad-char-equals-inside", good[:60]+"="+good[60:], TokenErrCorrupted),
 		e("bad-char-non-ascii", good[:30]+"é"+good[31:], TokenErrCorrupted),
-		e("two-tokens", good+" "+good, TokenErrCorrupted),
+		e("two-different-tokens", good+" "+mustEncode(offer3(nil)), TokenErrCorrupted),
+		e("two-cut-tokens-run-together", good[:100]+good[:100], TokenErrCorrupted),
+		e("lowercased", strings.ToLower(good), TokenErrCorrupted),
 		e("truncated-empty-payload", TokenPrefix, TokenErrTruncated),
 		e("json-event-line-cut", `{"event":"offer","token":"`+good[:90], TokenErrTruncated),
 		e("truncated-10-chars", good[:10], TokenErrTruncated),
@@ -850,7 +853,10 @@ func TestDecodeErrorMessages(t *testing.T) {
 		{good[:len(good)-1] + "*", "bad token: it is damaged (it contains the character '*', which no token has); copy it again exactly, or ask your peer to send it again"},
 		{good[:50] + "\x01" + good[50:], "bad token: it is damaged (it contains the invisible character U+0001, which no token has); copy it again exactly, or ask your peer to send it again"},
 		{good[:50] + "\xff" + good[50:], "bad token: it is damaged (it contains an invalid character, which no token has); copy it again exactly, or ask your peer to send it again"},
-		{good + "\n" + good, "bad token: these are two or more tokens run together; paste only the latest token your peer sent"},
+		{good + "\n" + mustEncode(offer3(nil)), "bad token: the pasted text holds two different tokens; paste only the latest token your peer sent"},
+		{good[:100] + good[:100], "bad token: these are two or more tokens run together; paste only the latest token your peer sent"},
+		{strings.ToLower(good), "bad token: it is damaged (its capital letters were changed to small ones, and a token needs both); copy it again exactly, or ask your peer to send it in a way that keeps capital letters"},
+		{"https://protect-eu.mimecast.com/s/AbCdEfGh?domain=p2pcopy.example", "bad token: this link was rewritten by a mail security service (Mimecast) and no longer holds the token; ask your peer to send the token itself as text (it starts with p2pc1.)"},
 		{flip(good, len(good)-1), "bad token: it is damaged (checksum mismatch); copy it again exactly, or ask your peer to send it again"},
 		{good + "AA", "bad token: it is damaged (extra characters after its end); copy it again exactly, or ask your peer to send it again"},
 		{rawToken(b), "bad token: it holds invalid data (reserved flag bits set) although its checksum is right; make sure both sides run an unmodified p2pcopy and ask your peer for a new token"},
@@ -1180,6 +1186,9 @@ func FuzzDecode(f *testing.F) {
 		f.Add(v.Input)
 	}
 	for _, v := range vf.Forgiving {
+		f.Add(v.Input)
+	}
+	for _, v := range pasteInputs() {
 		f.Add(v.Input)
 	}
 	f.Fuzz(func(t *testing.T, in string) {

@@ -82,6 +82,7 @@ func scriptTokens(t *testing.T) map[string]string {
 		"NO_CANDIDATES":   {Kind: signal.Offer, Role: signal.RoleSender, Ufrag: "abcg", Pwd: "abcdefghijklmnopqrstuy", Fingerprint: fp(4)},
 		"UNUSABLE_OFFER":  {Kind: signal.Offer, Role: signal.RoleSender, Ufrag: "abch", Pwd: "abcdefghijklmnopqrstuz", Fingerprint: fp(5), Candidates: []signal.Candidate{{Type: signal.Host, Addr: netip.MustParseAddr("0.0.0.0"), Port: 9}}},
 		"HOSTILE_SUMMARY": {Kind: signal.Offer, Role: signal.RoleSender, Ufrag: "abci", Pwd: "abcdefghijklmnopqrstu0", Fingerprint: fp(6), Candidates: cand, Summary: &signal.Summary{Entries: 2, TotalBytes: 1000, Name: "evil\x1b[2Jname"}},
+		"BIDI_SUMMARY":    {Kind: signal.Offer, Role: signal.RoleSender, Ufrag: "abcj", Pwd: "abcdefghijklmnopqrstu1", Fingerprint: fp(7), Candidates: cand, Summary: &signal.Summary{Entries: 1, TotalBytes: 2000, Name: "invoice\u202etxt.exe"}},
 	}
 	out := map[string]string{}
 	for name, tok := range toks {

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/p2pcopy/p2pcopy/signal"
 	"github.com/p2pcopy/p2pcopy/transfer"
@@ -155,6 +158,11 @@ func (u *ui) offered(s *signal.Summary) {
 		writeJSON(u.w, ev)
 		return
 	}
+	if s != nil {
+		shown := *s
+		shown.Name = displayName(s.Name)
+		s = &shown
+	}
 	u.info("Your peer offers %s.", offeredText(s))
 }
 
@@ -196,7 +204,7 @@ func (u *ui) transferEvent(e transfer.Event) {
 			writeJSON(u.w, map[string]any{"event": "manifest", "entries": len(e.Entries), "bytes": e.Total})
 		} else if u.verbose {
 			for _, en := range e.Entries {
-				u.info("  %s %s", printable(en.Path), sizeText(en.Size))
+				u.info("  %s %s", displayName(en.Path), sizeText(en.Size))
 			}
 		}
 	case transfer.EventFileStart:
@@ -212,7 +220,7 @@ func (u *ui) transferEvent(e transfer.Event) {
 			writeJSON(u.w, map[string]any{"event": "file-done", "path": e.Entry.Path, "bytes": e.Entry.Size})
 		} else if u.verbose {
 			u.clearBar()
-			u.info("  %s verified", printable(e.Entry.Path))
+			u.info("  %s verified", displayName(e.Entry.Path))
 		}
 		u.progress(e, now, true)
 	case transfer.EventDone:
@@ -232,7 +240,7 @@ func (u *ui) resumed(e transfer.Event) {
 		u.skippedB += e.Offset
 	default:
 		u.clearBar()
-		u.info("resuming %s at %s", printable(e.Entry.Path), humanBytes(e.Offset))
+		u.info("resuming %s at %s", displayName(e.Entry.Path), humanBytes(e.Offset))
 	}
 }
 
@@ -267,7 +275,7 @@ func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 		if u.stalledAt(now) {
 			u.bar.Describe(u.stallText(now))
 		} else {
-			u.bar.Describe(printable(u.current))
+			u.bar.Describe(displayName(u.current))
 		}
 		_ = u.bar.Set64(e.Bytes)
 	default:
@@ -276,7 +284,7 @@ func (u *ui) progress(e transfer.Event, now time.Time, force bool) {
 			if u.stalledAt(now) {
 				u.info("%s", u.stallText(now))
 			} else {
-				u.info("%s", plainProgress(printable(u.current), e.Bytes, e.Total, now.Sub(u.start)))
+				u.info("%s", plainProgress(displayName(u.current), e.Bytes, e.Total, now.Sub(u.start)))
 			}
 		}
 	}
@@ -377,4 +385,45 @@ func rate(n int64, d time.Duration) int64 {
 		return 0
 	}
 	return int64(float64(n) / d.Seconds())
+}
+
+// displayName is how a file name is shown to the user: characters that are invisible or change
+// how the text around them is drawn appear as their code, "<U+202E>", so that what the user
+// reads is the name that will be written. "invoice\u202etxt.exe" would otherwise read as
+// "invoiceexe.txt", and a terminal escape could redraw the screen. Shown so: control characters
+// (C0, DEL, C1), format characters (Unicode category Cf: the bidirectional marks, embeddings,
+// overrides and isolates, zero-width space, byte order mark, soft hyphen, tag characters...),
+// the line and paragraph separators, and bytes that are not UTF-8 ("<0xFF>"). Kept as they are:
+// the zero-width non-joiner and joiner (U+200C, U+200D), which only join or part neighbouring
+// letters: Persian and Indic names and emoji sequences need them, and they can neither reorder
+// nor hide anything. web/js/display.js does the same for the page.
+func displayName(s string) string {
+	if strings.IndexFunc(s, hiddenRune) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "<0x%02X>", s[i])
+		case hiddenRune(r):
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// hiddenRune reports whether displayName shows r by its code.
+func hiddenRune(r rune) bool {
+	switch {
+	case r == '\u200c' || r == '\u200d':
+		return false
+	case r == '\u2028' || r == '\u2029':
+		return true
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf)
 }

@@ -5,6 +5,7 @@ import { send, receive, dataChannelConn, formatBytes, TransferError, DEFAULT_CHU
 import { chooseSaver } from './save.js';
 import { answerMAC } from './scan.js';
 import { qrSVG } from './qr.js';
+import { displayName, offeredText } from './display.js';
 
 const APP = 'p2pcopy-web/0.1.0';
 const $ = (id) => document.getElementById(id);
@@ -34,7 +35,7 @@ function status(text) { if (!finished) $('status').textContent = text; }
 function fail(err, retry = false) {
   console.error(err);
   const msg = err instanceof TokenError || err instanceof TransferError ? err.message : String(err?.message ?? err);
-  status('error: ' + msg);
+  status('error: ' + displayName(msg)); // a message may quote a name the peer sent
   if (!retry) finished = true;
 }
 function done(summary, r) {
@@ -60,7 +61,7 @@ function onEvent(e) {
     const left = rate > 0 ? eta((e.total - e.bytes) / rate) : '';
     $('progress-text').textContent = `${pct}% · ${formatBytes(e.bytes)} of ${formatBytes(e.total)} · ${formatBytes(Math.round(rate))}/s${left ? ' · ETA ' + left : ''}`;
   } else if (e.event === 'resume') {
-    $('summary').textContent = `resuming ${e.path} at ${formatBytes(e.offset)}`;
+    $('summary').textContent = `resuming ${displayName(e.path)} at ${formatBytes(e.offset)}`;
   }
 }
 
@@ -145,14 +146,6 @@ function showMine(kind, text, hint) {
 
 function showVerification(peerToken) {
   $('verify-code').textContent = verificationCode(state.peer.fingerprint, peerToken.fingerprint);
-}
-
-function offeredText(s) {
-  if (!s) return 'files (no summary in the token)';
-  const name = s.name.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
-  const size = s.total_bytes > 0 ? ` (${formatBytes(Number(s.total_bytes))})` : '';
-  if (s.entries <= 1) return name + size;
-  return `${s.entries} items: ${name} and more${size}`;
 }
 
 // collect turns picked or dropped files into protocol items: directories first, then files.

@@ -2,7 +2,7 @@
 // A port of signal/token.go and signal/token_errors.go: same error kinds, same messages.
 
 import { sha256 } from '../vendor/noble-hashes/sha2.js';
-import { cleanPaste, tokenFromJSON, member } from './paste.js';
+import { capPaste, stripPaste, cleanPaste, tokenFromJSON, member, unwrapPaste, findCandidates, tokenEndsAt, caseWasChanged, linkProtected } from './paste.js';
 
 export { cleanPaste };
 
@@ -26,6 +26,9 @@ const MSG = {
   checksum: 'bad token: it is damaged (checksum mismatch); copy it again exactly, or ask your peer to send it again',
   badChar: (c) => `bad token: it is damaged (it contains ${c}, which no token has); copy it again exactly, or ask your peer to send it again`,
   twoTokens: 'bad token: these are two or more tokens run together; paste only the latest token your peer sent',
+  twoDifferent: 'bad token: the pasted text holds two different tokens; paste only the latest token your peer sent',
+  caseChanged: 'bad token: it is damaged (its capital letters were changed to small ones, and a token needs both); copy it again exactly, or ask your peer to send it in a way that keeps capital letters',
+  linkProtected: 'bad token: this link was rewritten by a mail security service (Mimecast) and no longer holds the token; ask your peer to send the token itself as text (it starts with p2pc1.)',
   trailing: 'bad token: it is damaged (extra characters after its end); copy it again exactly, or ask your peer to send it again',
   badContents: (why) => `bad token: it holds invalid data (${why}) although its checksum is right; make sure both sides run an unmodified p2pcopy and ask your peer for a new token`,
   badSDP: (why) => `bad token: it is damaged (${why}); copy it again exactly, or ask your peer to send it again`,
@@ -307,28 +310,78 @@ function badCharErr(payload, ok) {
   return null;
 }
 
-// decodeToken reads a pasted token, forgiving about chat damage and strict about content. It
-// returns {kind, role, active, ufrag, pwd, fingerprint (Uint8Array 32), candidates, summary}
-// and throws TokenError.
+// decodeToken reads a pasted token, forgiving about what chat and mail programs do to text and
+// strict about content (§1.2): the token may be anywhere inside the text. It returns {kind, role,
+// active, ufrag, pwd, fingerprint (Uint8Array 32), candidates, summary} and throws TokenError.
+// The order of its steps is that of signal.Decode (signal/paste.go).
 export function decodeToken(text) {
-  let s = cleanPaste(String(text ?? ''));
-  if (s.startsWith('{')) s = tokenFromJSON(s);
-  if (s === '') throw new TokenError('empty', MSG.empty);
-  const v = splitVersion(s);
-  if (v) {
-    if (v.version !== '1') {
-      const shown = v.version.length > 12 ? v.version.slice(0, 12) + '…' : v.version;
-      throw new TokenError('version', MSG.version(shown));
+  text = capPaste(String(text ?? ''));
+  const c = stripPaste(text);
+  if (c.startsWith('{')) text = tokenFromJSON(c);
+  text = unwrapPaste(text);
+  let found = null, best = null;
+  for (const cand of findCandidates(text)) {
+    const r = readCandidate(cand);
+    if (!r.err) {
+      if (found && found.key !== r.key) throw new TokenError('corrupted', MSG.twoDifferent);
+      found = r;
+    } else if (!best || r.payload.length > best.payload.length) {
+      best = r;
     }
-    return decodeBinary(v.rest);
   }
-  if (s.startsWith('eyJ')) return decodePion(s);
-  throw new TokenError('not-a-token', MSG.notAToken);
+  if (found) return found.t;
+  const w = decodeWhole(text);
+  if (!w.err) return w.t;
+  let err = w.err, payload = w.payload;
+  if (!w.whole && best) {
+    err = best.err;
+    payload = best.payload;
+  } else if (!w.whole && err.kind === 'not-a-token' && linkProtected(text)) {
+    err = new TokenError('not-a-token', MSG.linkProtected);
+  }
+  if ((err.kind === 'truncated' || err.kind === 'corrupted') && caseWasChanged(payload)) {
+    err = new TokenError('corrupted', MSG.caseChanged);
+  }
+  throw err;
 }
 
-function decodeBinary(payload) {
+const versionErr = (v) => new TokenError('version', MSG.version(v.length > 12 ? v.slice(0, 12) + '…' : v));
+
+// readCandidate reads the characters after a token prefix; see readCandidate in signal/paste.go.
+function readCandidate({ version, chars, brk }) {
+  if (version !== '1') return { payload: chars, err: versionErr(version) };
+  let r = readBinary(chars);
+  if (r.err && r.size > 0 && r.size < chars.length && tokenEndsAt(chars, r.size, brk)) r = readBinary(chars.slice(0, r.size));
+  return { payload: chars, t: r.t, key: r.body ? r.body.join(',') : '', err: r.err };
+}
+
+// decodeWhole reads text as a paste that holds only the token; see decodeWhole in signal/paste.go.
+function decodeWhole(text) {
+  const s = cleanPaste(text);
+  if (s === '') return { err: new TokenError('empty', MSG.empty), payload: '', whole: false };
+  const v = splitVersion(s);
+  if (v) {
+    if (v.version !== '1') return { err: versionErr(v.version), payload: '', whole: true };
+    const r = readBinary(v.rest);
+    return { t: r.t, err: r.err, payload: v.rest, whole: true };
+  }
+  if (s.startsWith('eyJ')) {
+    try {
+      return { t: decodePion(s), err: null, payload: '', whole: true };
+    } catch (e) {
+      if (e instanceof TokenError) return { err: e, payload: '', whole: true };
+      throw e;
+    }
+  }
+  return { err: new TokenError('not-a-token', MSG.notAToken), payload: '', whole: false };
+}
+
+// readBinary decodes the payload of a "p2pc1." token into {t, body, size, err}: body (fields and
+// checksum) with the token; size, whenever the fields are complete, the number of payload
+// characters they and the checksum take, also when the token is refused (err).
+function readBinary(payload) {
   const e = badCharErr(payload, isB64URLChar);
-  if (e) throw e;
+  if (e) return { err: e, size: 0 };
   const chars = TOKEN_PREFIX.length + payload.length;
   const dangling = payload.length % 4 === 1;
   if (dangling) payload = payload.slice(0, -1);
@@ -337,16 +390,17 @@ function decodeBinary(payload) {
   const t = r.token();
   const end = r.off;
   if (r.short) {
-    throw new TokenError('truncated', MSG.truncatedCount(chars, Math.max(TOKEN_PREFIX.length + base64Len(r.need + 4), chars + 1)));
+    return { err: new TokenError('truncated', MSG.truncatedCount(chars, Math.max(TOKEN_PREFIX.length + base64Len(r.need + 4), chars + 1))), size: 0 };
   }
   if (body.length < end + 4) {
-    throw new TokenError('truncated', MSG.truncatedCount(chars, Math.max(TOKEN_PREFIX.length + base64Len(end + 4), chars + 1)));
+    return { err: new TokenError('truncated', MSG.truncatedCount(chars, Math.max(TOKEN_PREFIX.length + base64Len(end + 4), chars + 1))), size: 0 };
   }
+  const size = base64Len(end + 4);
   const crc = ((body[end] << 24) | (body[end + 1] << 16) | (body[end + 2] << 8) | body[end + 3]) >>> 0;
-  if (crc !== tokenCRC(body.slice(0, end))) throw new TokenError('corrupted', MSG.checksum);
-  if (body.length > end + 4 || dangling) throw new TokenError('corrupted', MSG.trailing);
-  if (r.invalid) throw new TokenError('corrupted', MSG.badContents(r.invalid));
-  return t;
+  if (crc !== tokenCRC(body.slice(0, end))) return { err: new TokenError('corrupted', MSG.checksum), size };
+  if (body.length > end + 4 || dangling) return { err: new TokenError('corrupted', MSG.trailing), size };
+  if (r.invalid) return { err: new TokenError('corrupted', MSG.badContents(r.invalid)), size };
+  return { t, body, size, err: null };
 }
 
 class BodyReader {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { decodeToken, encodeToken, tokenSDP, checkToken, verificationCode, fromHex, toHex, fromSDP, TokenError } from '../js/token.js';
 
 const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testdata/tokens.json', import.meta.url)), 'utf8'));
+const pastes = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testdata/pastes.json', import.meta.url)), 'utf8'));
 
 // fields gives a decoded token in the vectors' JSON form.
 function fields(t) {
@@ -47,6 +48,28 @@ test('forgiving vectors read as their canonical token', () => {
   for (const v of vectors.forgiving) {
     assert.deepEqual(fields(decodeToken(v.input)), fields(decodeToken(v.token)), v.name);
   }
+});
+
+test('paste vectors: a token anywhere inside chat and mail text, or the Go error kind and message', () => {
+  assert.ok(pastes.pastes.length > 0);
+  const failed = [];
+  for (const v of pastes.pastes) {
+    try {
+      if (v.token) {
+        assert.deepEqual(fields(decodeToken(v.input)), fields(decodeToken(v.token)), v.name);
+      } else {
+        assert.throws(() => decodeToken(v.input), (e) => {
+          assert.ok(e instanceof TokenError, `${v.name}: ${e}`);
+          assert.equal(e.kind, v.error, v.name);
+          assert.equal(e.message, v.message, v.name);
+          return true;
+        }, v.name);
+      }
+    } catch (e) {
+      failed.push(`${v.name}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  assert.deepEqual(failed, [], `${failed.length} of ${pastes.pastes.length} paste vectors fail`);
 });
 
 test('application checks', () => {

@@ -23,6 +23,7 @@ const (
 	CodeChanged    = "changed"     // a source file changed while it was being sent
 	CodeProtocol   = "protocol"    // the peer broke the protocol
 	CodeIO         = "io"          // a local I/O error or a lost connection
+	CodeTimeout    = "timeout"     // nothing heard from the peer, not even a keep-alive
 )
 
 // Error is a failure the user must see.
@@ -31,7 +32,11 @@ type Error struct {
 	Message string // a complete sentence for the user, without the "peer: " prefix
 	Remote  bool   // the peer reported this failure with an X message
 
-	err error // the underlying cause, if any (for errors.Is/As)
+	// peer is what the peer is told in X when Message carries local details (the output
+	// directory, an OS error, this side's command-line advice) that the peer must not
+	// learn or cannot use; "" means Message.
+	peer string
+	err  error // the underlying cause, if any (for errors.Is/As)
 }
 
 // Error returns the message; messages the peer reported are prefixed with "peer: ".
@@ -50,8 +55,25 @@ func newError(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// protocolError is an error about what the peer sent.
 func protocolError(format string, args ...any) *Error {
 	return newError(CodeProtocol, format, args...)
+}
+
+// tellPeer sets what the peer is told about e and returns e.
+func (e *Error) tellPeer(format string, args ...any) *Error {
+	e.peer = fmt.Sprintf(format, args...)
+	return e
+}
+
+// peerText is the message of the X that reports e to the peer. Errors whose Message
+// names this side's directories, OS errors or command-line advice set what the peer may
+// read with tellPeer (PROTOCOL.md §2.3); the others describe the transfer itself.
+func (e *Error) peerText() string {
+	if e.peer != "" {
+		return e.peer
+	}
+	return e.Message
 }
 
 // remoteError converts an X message into the error the user sees.

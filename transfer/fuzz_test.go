@@ -143,7 +143,7 @@ func FuzzSendAgainst(f *testing.F) {
 		items := append(fileItems(t, filepath.Join(src, "d")), TextItem("hello"), StreamItem("s", bytes.NewReader([]byte("stream"))))
 
 		c := newScriptConn(t)
-		c.add(false, []byte(`H{"v":1,"role":"receive"}`))
+		c.add(false, []byte(`H{"v":2,"role":"receive"}`))
 		for len(in) >= 3 {
 			n := min(int(in[1])<<8|int(in[2]), len(in)-3)
 			c.add(in[0]&1 != 0, in[3:3+n])
@@ -189,7 +189,7 @@ func TestScriptConn(t *testing.T) {
 	src := t.TempDir()
 	writeFile(t, filepath.Join(src, "f"), []byte("abc"))
 	c := newScriptConn(t)
-	c.add(false, []byte(`H{"v":1,"role":"receive"}`))
+	c.add(false, []byte(`H{"v":2,"role":"receive"}`))
 	c.add(false, []byte(`A{"resume":[]}`))
 	c.add(true, []byte(`C{"files":1,"bytes":3}`))
 	res, err := Send(context.Background(), c, fileItems(t, filepath.Join(src, "f")), SendOptions{})

@@ -12,16 +12,22 @@ const (
 	typeHello    = 'H'
 	typeManifest = 'M'
 	typeAccept   = 'A'
+	typeProof    = 'P'
+	typeResume   = 'R'
 	typeStart    = 'S'
 	typeData     = 'D'
 	typeFileEnd  = 'F'
 	typeEnd      = 'E'
 	typeComplete = 'C'
 	typeError    = 'X'
+	typeAlive    = 'K'
 )
 
 const (
-	protocolVersion = 1
+	// protocolVersion 2 changed the resume handshake (A, P, R) so that a receiver no longer
+	// reveals hashes of its files, and added the keep-alive K. Version 1 peers are told to
+	// use the same version (hello).
+	protocolVersion = 2
 	roleSend        = "send"
 	roleReceive     = "receive"
 )
@@ -46,14 +52,30 @@ type manifestMsg struct {
 	More    bool        `json:"more"`
 }
 
-type resumeReq struct {
+// held is what the receiver holds of entry I: its first Offset bytes (A), or, from the
+// receiver again, the offset it agrees to resume at after checking the sender's proof (R).
+type held struct {
+	I      int   `json:"i"`
+	Offset int64 `json:"offset"`
+}
+
+type acceptMsg struct {
+	Have []held `json:"have"`
+}
+
+// proof is the sender's SHA-256 of the first Offset bytes of entry I (P).
+type proof struct {
 	I      int    `json:"i"`
 	Offset int64  `json:"offset"`
 	SHA256 string `json:"sha256"`
 }
 
-type acceptMsg struct {
-	Resume []resumeReq `json:"resume"`
+type proofMsg struct {
+	Proofs []proof `json:"proofs"`
+}
+
+type resumeMsg struct {
+	Resume []held `json:"resume"`
 }
 
 type startMsg struct {
@@ -83,6 +105,8 @@ type message struct {
 	Hello    helloMsg
 	Manifest manifestMsg
 	Accept   acceptMsg
+	Proof    proofMsg
+	Resume   resumeMsg
 	Start    startMsg
 	Data     []byte // D: aliases the buffer that was decoded
 	FileEnd  fileEndMsg
@@ -99,6 +123,12 @@ func messageName(t byte) string {
 		return "manifest (M)"
 	case typeAccept:
 		return "accept (A)"
+	case typeProof:
+		return "proof (P)"
+	case typeResume:
+		return "resume (R)"
+	case typeAlive:
+		return "keep-alive (K)"
 	case typeStart:
 		return "start (S)"
 	case typeData:
@@ -137,6 +167,12 @@ func decodeMessage(b []byte) (message, error) {
 		v = &m.Manifest
 	case typeAccept:
 		v = &m.Accept
+	case typeProof:
+		v = &m.Proof
+	case typeResume:
+		v = &m.Resume
+	case typeAlive:
+		v = &struct{}{}
 	case typeStart:
 		v = &m.Start
 	case typeFileEnd:
@@ -191,11 +227,15 @@ func (m *message) validate() error {
 			}
 		}
 	case typeAccept:
-		for _, r := range m.Accept.Resume {
-			if r.I < 0 || r.Offset < 0 {
+		return validHeld(m.Accept.Have)
+	case typeResume:
+		return validHeld(m.Resume.Resume)
+	case typeProof:
+		for _, p := range m.Proof.Proofs {
+			if p.I < 0 || p.Offset < 0 {
 				return fmt.Errorf("negative index or offset")
 			}
-			if !isSHA256Hex(r.SHA256) {
+			if !isSHA256Hex(p.SHA256) {
 				return fmt.Errorf("sha256 is not 64 hex digits")
 			}
 		}
@@ -213,6 +253,15 @@ func (m *message) validate() error {
 	case typeComplete:
 		if m.Complete.Files < 0 || m.Complete.Bytes < 0 {
 			return fmt.Errorf("negative count")
+		}
+	}
+	return nil
+}
+
+func validHeld(list []held) error {
+	for _, h := range list {
+		if h.I < 0 || h.Offset < 0 {
+			return fmt.Errorf("negative index or offset")
 		}
 	}
 	return nil

@@ -13,9 +13,12 @@ func TestMessageRoundTrip(t *testing.T) {
 		typ byte
 		v   any
 	}{
-		{typeHello, helloMsg{V: 1, Role: roleSend, App: "p2pcopy/0.1"}},
+		{typeHello, helloMsg{V: 2, Role: roleSend, App: "p2pcopy/0.1"}},
 		{typeManifest, manifestMsg{Entries: []wireEntry{{Path: "a", Kind: KindFile, Size: 3, Mode: 0o644, MTime: 5}}, More: true}},
-		{typeAccept, acceptMsg{Resume: []resumeReq{{I: 1, Offset: 2, SHA256: sha}}}},
+		{typeAccept, acceptMsg{Have: []held{{I: 1, Offset: 2}}}},
+		{typeProof, proofMsg{Proofs: []proof{{I: 1, Offset: 2, SHA256: sha}}}},
+		{typeResume, resumeMsg{Resume: []held{{I: 1, Offset: 2}}}},
+		{typeAlive, struct{}{}},
 		{typeStart, startMsg{I: 3, Offset: 4}},
 		{typeFileEnd, fileEndMsg{I: 3, SHA256: sha}},
 		{typeEnd, struct{}{}},
@@ -37,6 +40,12 @@ func TestMessageRoundTrip(t *testing.T) {
 			v = got.Manifest
 		case typeAccept:
 			v = got.Accept
+		case typeProof:
+			v = got.Proof
+		case typeResume:
+			v = got.Resume
+		case typeAlive:
+			v = struct{}{}
 		case typeStart:
 			v = got.Start
 		case typeFileEnd:

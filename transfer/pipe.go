@@ -62,8 +62,8 @@ func newPipeQueue() *pipeQueue {
 }
 
 func (q *pipeQueue) write(p []byte) error {
-	if len(p) > MaxMessageSize {
-		return fmt.Errorf("transfer.Pipe: message of %d bytes is over the %d-byte limit", len(p), MaxMessageSize)
+	if len(p) > q.capacity {
+		return fmt.Errorf("transfer.Pipe: message of %d bytes is over the %d-byte capacity", len(p), q.capacity)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -110,7 +110,7 @@ func (q *pipeQueue) read(buf []byte) (int, error) {
 	var err error
 	n := size
 	if size > len(buf) {
-		n, err = 0, io.ErrShortBuffer
+		err = io.ErrShortBuffer // n is the message's size, as Conn asks
 	} else {
 		c := copy(buf[:size], q.ring[q.head:])
 		copy(buf[c:size], q.ring)

@@ -68,8 +68,12 @@ type ReceiveOptions struct {
 	Confirm func(ctx context.Context, entries []Entry) error
 	// FreeSpace returns the bytes available in dir, or -1 if unknown. Default: statfs.
 	FreeSpace func(dir string) (int64, error)
-	App       string
-	OnEvent   func(Event)
+	// IdleTimeout is how long Receive waits while nothing at all arrives from the peer
+	// (no message and no keep-alive) before it fails with code "timeout"; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	App         string
+	OnEvent     func(Event)
 }
 
 // Receive accepts a transfer from the peer on conn. It returns successfully once every
@@ -81,7 +85,7 @@ type ReceiveOptions struct {
 // with code "cancelled" that wraps ctx.Err().
 func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error) {
 	start := time.Now()
-	s := newSession(ctx, conn, roleReceive, opts.App)
+	s := newSession(ctx, conn, roleReceive, opts.App, opts.IdleTimeout)
 	defer s.end()
 	if ctx.Err() != nil {
 		return Result{}, s.cancelled()
@@ -99,11 +103,13 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 		}
 		root, err := os.OpenRoot(r.opts.Dir)
 		if err != nil {
-			e := &Error{Code: CodeIO, Message: fmt.Sprintf("cannot open the output directory %s: %s", r.dirName(), cause(err)), err: err}
+			e := (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot open the output directory %s: %s", r.dirName(), cause(err)), err: err}).
+				tellPeer("the receiving side cannot open its output directory")
 			return Result{}, s.fail(e, "", "")
 		}
 		defer root.Close()
 		r.root = root
+		r.umask = processUmask()
 	}
 	if err := s.hello(); err != nil {
 		return Result{}, err
@@ -125,6 +131,11 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 	}
 	if err := s.write(encodeMessage(typeAccept, accept)); err != nil {
 		return Result{}, s.writeFailed(err, "while accepting the transfer", "")
+	}
+	if len(accept.Have) > 0 {
+		if err := r.resumeHandshake(); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := r.receiveData(); err != nil {
 		return Result{}, err
@@ -157,9 +168,9 @@ type planned struct {
 	exists   bool      // the final name exists (a directory we merge into, or a file to overwrite)
 	complete bool      // the final name is a regular file of exactly Size bytes (KindFile): maybe already received
 	partSize int64     // bytes offered in A: Size for a complete candidate, else the usable bytes of a partial file
-	offer    bool      // check chose to offer partSize bytes in A (if they can be hashed)
+	offer    bool      // check chose to offer partSize bytes in A
 	offered  bool      // partSize bytes were offered in A
-	resume   hash.Hash // SHA-256 of the first partSize bytes, when offered in A (until S)
+	resume   hash.Hash // SHA-256 of the first partSize bytes, once R agreed to resume at partSize (until S)
 }
 
 type receiver struct {
@@ -167,6 +178,7 @@ type receiver struct {
 	opts   ReceiveOptions
 	limits Limits
 	root   *os.Root // nil when writing to Stdout
+	umask  fs.FileMode
 	prog   *progress
 
 	entries   []Entry
@@ -284,32 +296,18 @@ func (r *receiver) confirm() error {
 	return nil
 }
 
-// prepare hashes what check chose to offer for resuming (partial files and complete
-// candidates) and creates the directories. It returns the A message.
+// prepare lists what check chose to offer for resuming (partial files and complete
+// candidates) and creates the directories. It returns the A message, which says only how
+// many bytes this side holds of each entry: never a hash of them (PROTOCOL.md §2.3).
 func (r *receiver) prepare() (acceptMsg, error) {
-	a := acceptMsg{Resume: []resumeReq{}}
-	buf := make([]byte, 64<<10)
+	a := acceptMsg{Have: []held{}}
 	for i := range r.plan {
 		p := &r.plan[i]
 		if !p.offer {
 			continue
 		}
-		name := p.part
-		if p.complete {
-			name = p.name
-		}
-		h, err := r.hashFile(name, p.partSize, buf)
-		if err != nil {
-			if r.s.ctx.Err() != nil {
-				return a, r.s.cancelled()
-			}
-			// Unreadable: a partial file is started over (and fails then if it cannot
-			// be written); a complete candidate is received again and compared at F.
-			p.offer, p.partSize = false, 0
-			continue
-		}
-		p.offered, p.resume = true, h
-		a.Resume = append(a.Resume, resumeReq{I: i, Offset: p.partSize, SHA256: hex.EncodeToString(h.Sum(nil))})
+		p.offered = true
+		a.Have = append(a.Have, held{I: i, Offset: p.partSize})
 	}
 	for i := range r.plan {
 		if p := &r.plan[i]; p.target == toDir && !p.exists && r.root != nil {
@@ -319,6 +317,69 @@ func (r *receiver) prepare() (acceptMsg, error) {
 		}
 	}
 	return a, nil
+}
+
+// resumeHandshake reads the sender's proofs (P) for what A offered, compares each with
+// this side's own hash of the same bytes and answers R with the offsets to resume at.
+// The sender proves; the receiver, which holds the bytes, judges: it never reveals what
+// it holds beyond their length.
+func (r *receiver) resumeHandshake() error {
+	s := r.s
+	m, err := s.expect(typeProof)
+	if err != nil {
+		return s.fail(err, "while agreeing on what to resume", "")
+	}
+	seen := make(map[int]bool, len(m.Proof.Proofs))
+	for _, pr := range m.Proof.Proofs {
+		switch {
+		case pr.I >= len(r.plan) || !r.plan[pr.I].offered:
+			return s.fail(protocolError("the peer proved entry %d, which was not offered for resuming", pr.I), "", "")
+		case pr.Offset != r.plan[pr.I].partSize:
+			return s.fail(protocolError("the peer proved %d bytes of %s, but %d were offered", pr.Offset, r.plan[pr.I].Path, r.plan[pr.I].partSize), "", "")
+		case seen[pr.I]:
+			return s.fail(protocolError("the peer proved %s twice", r.plan[pr.I].Path), "", "")
+		}
+		seen[pr.I] = true
+	}
+	reply := resumeMsg{Resume: []held{}}
+	buf := make([]byte, 64<<10)
+	for _, pr := range m.Proof.Proofs {
+		p := &r.plan[pr.I]
+		name := p.part
+		if p.complete {
+			name = p.name
+		}
+		h, err := r.hashFile(name, p.partSize, buf)
+		if err != nil && s.ctx.Err() != nil {
+			return s.cancelled()
+		}
+		if err == nil && strings.EqualFold(hex.EncodeToString(h.Sum(nil)), pr.SHA256) {
+			p.resume = h
+			reply.Resume = append(reply.Resume, held{I: pr.I, Offset: p.partSize})
+			continue
+		}
+		// Unreadable or different: a partial file is started over. A complete candidate
+		// holds other content under the entry's name: never replaced without Overwrite.
+		if p.complete && !r.opts.Overwrite {
+			return s.fail(r.existsError(p.Path), "", "")
+		}
+		p.partSize = 0
+	}
+	for i := range r.plan {
+		if p := &r.plan[i]; p.offered && p.resume == nil {
+			p.partSize = 0 // not proven: received from the start (see finish for a complete candidate)
+		}
+	}
+	if err := s.write(encodeMessage(typeResume, reply)); err != nil {
+		return s.writeFailed(err, "while agreeing on what to resume", "")
+	}
+	return nil
+}
+
+// existsError refuses to replace the existing file path.
+func (r *receiver) existsError(path string) *Error {
+	return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", path, r.dirName()).
+		tellPeer("%s already exists on the receiving side, which did not allow replacing it", quote(path))
 }
 
 // hashFile returns the SHA-256 of the first n bytes of the file name in the root.
@@ -359,9 +420,11 @@ func (r *receiver) mkdir(p *planned) error {
 
 func (r *receiver) mkdirError(p *planned, err error) error {
 	if isDiskFull(err) {
-		return &Error{Code: CodeDiskFull, Message: fmt.Sprintf("disk full while creating the directory %s in %s; free up space and run both commands again", p.Path, r.dirName()), err: err}
+		return (&Error{Code: CodeDiskFull, Message: fmt.Sprintf("disk full while creating the directory %s in %s; free up space and run both commands again", p.Path, r.dirName()), err: err}).
+			tellPeer("the receiving side ran out of disk space while creating the directory %s", quote(p.Path))
 	}
-	return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot create the directory %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
+	return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot create the directory %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}).
+		tellPeer("the receiving side cannot create the directory %s", quote(p.Path))
 }
 
 // finishDirs applies the mode and modification time of the directories this transfer
@@ -372,7 +435,7 @@ func (r *receiver) finishDirs() {
 		if p.target != toDir || p.exists || r.root == nil {
 			continue
 		}
-		_ = r.root.Chmod(p.name, modeOr(p.Mode, 0o755))
+		_ = r.root.Chmod(p.name, modeOr(p.Mode, 0o755)&^r.umask)
 		if !p.ModTime.IsZero() {
 			_ = r.root.Chtimes(p.name, p.ModTime, p.ModTime)
 		}

@@ -51,7 +51,8 @@ func (r *receiver) check() error {
 		}
 	}
 	if outputs > 1 {
-		return newError(CodeRejected, "the peer sends %d files, but -o - writes a single file to standard output; choose a directory with -o instead", outputs)
+		return newError(CodeRejected, "the peer sends %d files, but -o - writes a single file to standard output; choose a directory with -o instead", outputs).
+			tellPeer("the receiver writes to its standard output, which takes a single file, and this transfer has %d", outputs)
 	}
 	if r.root == nil {
 		return nil
@@ -85,9 +86,10 @@ func (r *receiver) check() error {
 	}
 	if len(existing) > 0 && !r.opts.Overwrite {
 		if len(existing) == 1 {
-			return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", existing[0], r.dirName())
+			return r.existsError(existing[0])
 		}
-		return newError(CodeExists, "%s and %d other files already exist in %s; use --overwrite to replace them, or -o to choose another directory", existing[0], len(existing)-1, r.dirName())
+		return newError(CodeExists, "%s and %d other files already exist in %s; use --overwrite to replace them, or -o to choose another directory", existing[0], len(existing)-1, r.dirName()).
+			tellPeer("%s and %d other files already exist on the receiving side, which did not allow replacing them", quote(existing[0]), len(existing)-1)
 	}
 	r.chooseOffers()
 	return r.checkSpace()
@@ -120,11 +122,11 @@ func (r *receiver) dirState(dir string, dirs map[string]dirState) (dirState, err
 	case errors.Is(err, fs.ErrNotExist):
 		st = dirMissing
 	case err != nil:
-		return 0, &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", dir, r.dirName(), cause(err)), err: err}
+		return 0, r.lookError(dir, err)
 	case fi.Mode()&fs.ModeSymlink != 0:
-		return 0, newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", dir, r.dirName())
+		return 0, r.symlinkError(dir)
 	case !fi.IsDir():
-		return 0, newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", dir, r.dirName())
+		return 0, r.notDirError(dir)
 	default:
 		st = dirExists
 	}
@@ -141,16 +143,17 @@ func (r *receiver) checkFinal(p *planned, dirs map[string]dirState, existing *[]
 			dirs[p.Path] = dirMissing
 		}
 	case err != nil:
-		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
+		return r.lookError(p.Path, err)
 	case p.target == toDir && fi.Mode()&fs.ModeSymlink != 0:
-		return newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", p.Path, r.dirName())
+		return r.symlinkError(p.Path)
 	case p.target == toDir && !fi.IsDir():
-		return newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", p.Path, r.dirName())
+		return r.notDirError(p.Path)
 	case p.target == toDir:
 		p.exists = true
 		dirs[p.Path] = dirExists
 	case fi.IsDir():
-		return newError(CodeExists, "%s already exists in %s as a directory; move it away or use -o to choose another directory", p.Path, r.dirName())
+		return newError(CodeExists, "%s already exists in %s as a directory; move it away or use -o to choose another directory", p.Path, r.dirName()).
+			tellPeer("%s already exists on the receiving side as a directory", quote(p.Path))
 	case p.Kind == KindFile && fi.Mode().IsRegular() && fi.Size() == p.Size:
 		// Probably received by an earlier run that was interrupted later: offered in A as
 		// complete, kept if the sender's hash matches, refused (unless Overwrite) if not.
@@ -168,28 +171,31 @@ func (r *receiver) checkPart(p *planned) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", filepath.ToSlash(p.part), r.dirName(), cause(err)), err: err}
+		return r.lookError(filepath.ToSlash(p.part), err)
 	case !fi.Mode().IsRegular():
-		return newError(CodeExists, "%s exists in %s and is not a regular file; remove it or use -o to choose another directory", filepath.ToSlash(p.part), r.dirName())
+		return newError(CodeExists, "%s exists in %s and is not a regular file; remove it or use -o to choose another directory", filepath.ToSlash(p.part), r.dirName()).
+			tellPeer("the partial file of %s on the receiving side is not a regular file", quote(p.Path))
 	case p.Kind == KindFile && !p.complete: // the final name takes precedence over a partial file
 		p.partSize = min(fi.Size(), p.Size)
 	}
 	return nil
 }
 
-// acceptOverhead is the size of an A message without offers: A{"resume":[]}.
-const acceptOverhead = len(`A{"resume":[]}`)
+// proofOverhead is the size of the sender's P message without proofs: P{"proofs":[]}.
+// P is larger than the A it answers, so the offers are counted in P's terms.
+const proofOverhead = len(`P{"proofs":[]}`)
 
-// offerCost is the size of one offer in an A message, with its separating comma:
-// {"i":I,"offset":OFFSET,"sha256":"64 hex digits"},
+// offerCost is the size of one proof in the P message that answers an offer, with its
+// separating comma: {"i":I,"offset":OFFSET,"sha256":"64 hex digits"}, — the offer in A is
+// the same without the hash. The receiver bounds the count so that both fit in a message.
 func offerCost(i int, offset int64) int {
 	return len(`{"i":,"offset":,"sha256":""},`) + len(strconv.Itoa(i)) + len(strconv.FormatInt(offset, 10)) + 2*sha256.Size
 }
 
 // chooseOffers decides what A offers for resuming: the usable bytes of partial files
-// and the complete candidates (final names that already hold Size bytes). A single A
-// message must not exceed MaxMessageSize, which leaves room for about 2,200 to 2,600
-// offers depending on the digits of the indices and offsets. When more could be
+// and the complete candidates (final names that already hold Size bytes). The A message,
+// and the sender's P that answers it, must not exceed MaxMessageSize, which leaves room
+// for about 2,200 to 2,600 offers depending on the digits of the indices and offsets. When more could be
 // offered, the largest are (they save the most); for the others:
 //   - a partial file is started over: it is truncated when the entry's S{i, 0} arrives;
 //   - a complete candidate is received again into its partial file and, once verified,
@@ -215,7 +221,7 @@ func (r *receiver) chooseOffers() {
 		// An empty complete candidate needs no offer: S{i, 0} is S{i, Size}.
 	}
 	slices.SortStableFunc(offers, func(a, b offer) int { return cmp.Compare(b.offset, a.offset) })
-	budget := MaxMessageSize - acceptOverhead
+	budget := MaxMessageSize - proofOverhead
 	full := false
 	for _, o := range offers {
 		p := &r.plan[o.i]
@@ -254,5 +260,24 @@ func (r *receiver) checkSpace() error {
 	if err != nil || avail < 0 || need <= avail {
 		return nil // unknown free space: find out while writing
 	}
-	return newError(CodeDiskFull, "not enough free space in %s: need %s, %s free; free up space or choose another directory with -o", r.dirName(), formatBytes(need), formatBytes(avail))
+	return newError(CodeDiskFull, "not enough free space in %s: need %s, %s free; free up space or choose another directory with -o", r.dirName(), formatBytes(need), formatBytes(avail)).
+		tellPeer("the receiving side has not enough free space: the transfer needs %s", formatBytes(need))
+}
+
+// lookError reports a failure to look at path (relative to the output directory).
+func (r *receiver) lookError(path string, err error) *Error {
+	return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot look at %s in %s: %s", path, r.dirName(), cause(err)), err: err}).
+		tellPeer("the receiving side cannot look at %s", quote(path))
+}
+
+// symlinkError refuses to write through the symbolic link path.
+func (r *receiver) symlinkError(path string) *Error {
+	return newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", path, r.dirName()).
+		tellPeer("%s is a symbolic link on the receiving side, which never writes through one", quote(path))
+}
+
+// notDirError refuses to write into path, which is not a directory.
+func (r *receiver) notDirError(path string) *Error {
+	return newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", path, r.dirName()).
+		tellPeer("%s already exists on the receiving side and is not a directory", quote(path))
 }

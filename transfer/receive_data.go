@@ -119,12 +119,10 @@ func (r *receiver) open(i int, offset int64) (*incoming, error) {
 	p.resume = nil
 	switch {
 	case p.complete && offset == p.Size:
-		// The existing file already is the entry (an empty one trivially): keep it. F
-		// must still carry its hash; a D message is "more data than announced".
+		// The existing file already is the entry (proven in P and R; an empty one
+		// trivially): keep it exactly as it is. F must still carry its hash; a D message
+		// is "more data than announced".
 		c.keep, c.w = true, io.Discard
-	case p.complete && p.offered && !r.opts.Overwrite:
-		// The sender's content differs from the existing file of the same size.
-		return nil, newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
 	case p.target == toStdout:
 		c.w = r.opts.Stdout
 	case p.target == toText:
@@ -203,33 +201,34 @@ func (r *receiver) finish(c *incoming, sum string) error {
 			return r.writeError(c, err)
 		}
 		if p.complete && !r.opts.Overwrite && r.sameContent(p.name, p.Size, got) {
-			// A complete candidate that was not offered in A (see chooseOffers) and
-			// turned out identical: keep the existing file, drop what was received.
+			// A complete candidate that was not resumed (not offered in A, see
+			// chooseOffers, or not proven) and turned out identical: keep the existing
+			// file as it is, drop what was received.
 			_ = r.root.Remove(p.part)
 			c.keep = true
 		} else {
 			r.setMeta(p.part, p.Entry)
 			if !r.opts.Overwrite {
 				if _, err := r.root.Lstat(p.name); !errors.Is(err, fs.ErrNotExist) {
-					return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", p.Path, r.dirName())
+					return r.existsError(p.Path)
 				}
 			}
 			if err := r.root.Rename(p.part, p.name); err != nil {
-				return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
+				return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot save %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}).
+					tellPeer("the receiving side cannot save %s", quote(p.Path))
 			}
 		}
 	}
-	if c.keep {
-		r.setMeta(p.name, p.Entry)
-	}
+	// A kept file was not written by this transfer: its mode and times stay as they are.
 	r.files++
 	r.prog.done()
 	return nil
 }
 
-// setMeta applies the mode and modification time of e to the file name.
+// setMeta applies the mode of e, less this process's umask (as cp and tar do without -p),
+// and its modification time to the file name, which this transfer wrote.
 func (r *receiver) setMeta(name string, e Entry) {
-	_ = r.root.Chmod(name, modeOr(e.Mode, 0o644))
+	_ = r.root.Chmod(name, modeOr(e.Mode, 0o644)&^r.umask)
 	if !e.ModTime.IsZero() {
 		_ = r.root.Chtimes(name, e.ModTime, e.ModTime)
 	}
@@ -275,14 +274,18 @@ func (r *receiver) writeError(c *incoming, err error) error {
 	p := c.p
 	switch p.target {
 	case toStdout:
-		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s to standard output: %s", p.Path, cause(err)), err: err}
+		return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s to standard output: %s", p.Path, cause(err)), err: err}).
+			tellPeer("the receiving side cannot write %s to its standard output", quote(p.Path))
 	case toText:
-		return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot write the text message %s: %s", p.Path, cause(err)), err: err}
+		return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot write the text message %s: %s", p.Path, cause(err)), err: err}).
+			tellPeer("the receiving side cannot show the text message %s", quote(p.Path))
 	}
 	if isDiskFull(err) {
-		return &Error{Code: CodeDiskFull, err: err, Message: fmt.Sprintf(
+		return (&Error{Code: CodeDiskFull, err: err, Message: fmt.Sprintf(
 			"disk full while writing %s (%s); the partial file is kept as %s: free up space and run both commands again to resume",
-			p.Path, ofTotal(c.written, p.Size, "written"), filepath.ToSlash(p.part))}
+			p.Path, ofTotal(c.written, p.Size, "written"), filepath.ToSlash(p.part))}).
+			tellPeer("the receiving side ran out of disk space while writing %s (%s); what arrived is kept for resuming", quote(p.Path), ofTotal(c.written, p.Size, "written"))
 	}
-	return &Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}
+	return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot write %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}).
+		tellPeer("the receiving side cannot write %s", quote(p.Path))
 }

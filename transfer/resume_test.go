@@ -65,8 +65,9 @@ func TestResumeComplete(t *testing.T) {
 	if !os.SameFile(before, after) {
 		t.Error("done.bin was replaced")
 	}
-	if !after.ModTime().Equal(mtime) {
-		t.Errorf("done.bin mtime %v, want %v", after.ModTime(), mtime)
+	// Kept, not written by this transfer: its mode and times stay as they were.
+	if !after.ModTime().Equal(before.ModTime()) || after.Mode() != before.Mode() {
+		t.Errorf("done.bin changed: mode %v, mtime %v; want %v, %v as before", after.Mode(), after.ModTime(), before.Mode(), before.ModTime())
 	}
 
 	d, h, n := int64(len(done)), int64(len(half)), int64(len(fresh))
@@ -109,7 +110,7 @@ func TestResumeCompleteMismatch(t *testing.T) {
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	msg := "photos/a.jpg already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
-	wantError(t, "send", o.sendErr, CodeExists, true, msg)
+	wantError(t, "send", o.sendErr, CodeExists, true, `"photos/a.jpg" already exists on the receiving side, which did not allow replacing it`)
 	if got, want := tree(t, dst), []string{"photos/", "photos/a.jpg.p2pcopy-part=xx", "photos/a.jpg=old a"}; !slices.Equal(got, want) {
 		t.Errorf("output directory %q, want %q", got, want)
 	}
@@ -185,7 +186,7 @@ func TestResumeManyComplete(t *testing.T) {
 	o, _ = run(ReceiveOptions{Dir: dst})
 	msg := "many/f0000 already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
-	wantError(t, "send", o.sendErr, CodeExists, true, msg)
+	wantError(t, "send", o.sendErr, CodeExists, true, `"many/f0000" already exists on the receiving side, which did not allow replacing it`)
 	if b, _ := os.ReadFile(filepath.Join(dst, "many/f0000")); string(b) != "!" {
 		t.Errorf("f0000 was overwritten: %q", b)
 	}
@@ -210,30 +211,31 @@ func TestChooseOffersFits(t *testing.T) {
 			r.plan = append(r.plan, p)
 		}
 		r.chooseOffers()
-		a := acceptMsg{Resume: []resumeReq{}}
+		a := proofMsg{Proofs: []proof{}}
 		lowest := len(r.plan)
 		for i, p := range r.plan {
 			switch {
 			case p.offer:
-				a.Resume = append(a.Resume, resumeReq{I: i, Offset: p.partSize, SHA256: strings.Repeat("f", 64)})
+				a.Proofs = append(a.Proofs, proof{I: i, Offset: p.partSize, SHA256: strings.Repeat("f", 64)})
 				lowest = min(lowest, i)
 			case p.partSize != 0:
 				t.Fatalf("entry %d is not offered but has partSize %d", i, p.partSize)
-			case len(a.Resume) > 0:
+			case len(a.Proofs) > 0:
 				t.Fatalf("entry %d is not offered, but the smaller entry %d is", i, lowest)
 			}
 		}
-		b := encodeMessage(typeAccept, a)
-		t.Logf("size %d: %d offers in %d bytes", size, len(a.Resume), len(b))
+		// P, the sender's answer with a hash per offer, is the larger of A and P.
+		b := encodeMessage(typeProof, a)
+		t.Logf("size %d: %d offers in %d bytes", size, len(a.Proofs), len(b))
 		if len(b) > MaxMessageSize || MaxMessageSize-len(b) >= offerCost(lowest-1, size+int64(lowest-1)) {
-			t.Errorf("size %d: A message of %d bytes (limit %d)", size, len(b), MaxMessageSize)
+			t.Errorf("size %d: P message of %d bytes (limit %d)", size, len(b), MaxMessageSize)
 		}
 	}
-	one, _ := json.Marshal(resumeReq{I: 7, Offset: 1234, SHA256: strings.Repeat("0", 64)})
+	one, _ := json.Marshal(proof{I: 7, Offset: 1234, SHA256: strings.Repeat("0", 64)})
 	if c := offerCost(7, 1234); c != len(one)+len(",") {
 		t.Errorf("offerCost = %d, want %d", c, len(one)+1)
 	}
-	if n := len(encodeMessage(typeAccept, acceptMsg{Resume: []resumeReq{}})); n != acceptOverhead {
-		t.Errorf("acceptOverhead = %d, want %d", acceptOverhead, n)
+	if n := len(encodeMessage(typeProof, proofMsg{Proofs: []proof{}})); n != proofOverhead {
+		t.Errorf("proofOverhead = %d, want %d", proofOverhead, n)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"strings"
 	"time"
 )
 
@@ -22,6 +21,10 @@ type SendOptions struct {
 	ChunkSize int         // payload bytes per D message; default 64 KiB; at most MaxMessageSize-1
 	App       string      // hello "app" value, e.g. "p2pcopy/0.1"
 	OnEvent   func(Event) // optional
+	// IdleTimeout is how long Send waits while nothing at all arrives from the receiver
+	// (no message and no keep-alive) before it fails with code "timeout"; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // Send offers items to the peer on conn and sends them once the peer accepted.
@@ -33,7 +36,7 @@ type SendOptions struct {
 // closes conn and returns an *Error with code "cancelled" that wraps ctx.Err().
 func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Result, error) {
 	start := time.Now()
-	s := newSession(ctx, conn, roleSend, opts.App)
+	s := newSession(ctx, conn, roleSend, opts.App, opts.IdleTimeout)
 	defer s.end()
 	if ctx.Err() != nil {
 		return Result{}, s.cancelled()
@@ -71,13 +74,16 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	if err != nil {
 		return Result{}, s.fail(err, "while waiting for the receiver to accept", "")
 	}
-	resume, err := checkResume(m.Accept, entries)
-	if err != nil {
+	if err := checkHave(m.Accept, entries); err != nil {
 		return Result{}, s.fail(err, "", "")
 	}
-
-	sd := &sender{s: s, items: items, resume: resume, prog: prog, buf: make([]byte, 1+chunk)}
+	sd := &sender{s: s, items: items, prog: prog, buf: make([]byte, 1+chunk)}
 	sd.buf[0] = typeData
+	if len(m.Accept.Have) > 0 {
+		if err := sd.resumeHandshake(m.Accept.Have); err != nil {
+			return Result{}, err
+		}
+	}
 	s.readAsync() // the receiver may send X at any time
 	for i := range items {
 		if items[i].Entry.Kind == KindDir {
@@ -141,31 +147,104 @@ func checkItems(items []Item) ([]Entry, error) {
 	return entries, nil
 }
 
-// checkResume validates the receiver's A message and returns the resume requests by
-// entry index.
-func checkResume(a acceptMsg, entries []Entry) (map[int]resumeReq, error) {
-	resume := make(map[int]resumeReq, len(a.Resume))
-	for _, r := range a.Resume {
+// checkHave validates the receiver's A message.
+func checkHave(a acceptMsg, entries []Entry) error {
+	have := make(map[int]bool, len(a.Have))
+	for _, h := range a.Have {
 		switch {
-		case r.I >= len(entries):
-			return nil, protocolError("the peer asked to resume entry %d, but the transfer has %d entries", r.I, len(entries))
-		case entries[r.I].Kind == KindDir:
-			return nil, protocolError("the peer asked to resume %s, which is a directory", entries[r.I].Path)
-		case entries[r.I].Size >= 0 && r.Offset > entries[r.I].Size:
-			return nil, protocolError("the peer asked to resume %s at byte %d, but it has only %d bytes", entries[r.I].Path, r.Offset, entries[r.I].Size)
+		case h.I >= len(entries):
+			return protocolError("the peer offered to resume entry %d, but the transfer has %d entries", h.I, len(entries))
+		case entries[h.I].Kind == KindDir:
+			return protocolError("the peer offered to resume %s, which is a directory", entries[h.I].Path)
+		case entries[h.I].Size >= 0 && h.Offset > entries[h.I].Size:
+			return protocolError("the peer offered to resume %s at byte %d, but it has only %d bytes", entries[h.I].Path, h.Offset, entries[h.I].Size)
+		case have[h.I]:
+			return protocolError("the peer offered to resume %s twice", entries[h.I].Path)
 		}
-		if _, dup := resume[r.I]; dup {
-			return nil, protocolError("the peer asked to resume %s twice", entries[r.I].Path)
-		}
-		resume[r.I] = r
+		have[h.I] = true
 	}
-	return resume, nil
+	return nil
+}
+
+// resumeHandshake proves (P) the prefixes the receiver holds, as far as this side's
+// files have them, and records in sd.resume the offsets the receiver agreed to (R).
+func (sd *sender) resumeHandshake(have []held) error {
+	s := sd.s
+	msg := proofMsg{Proofs: []proof{}}
+	states := make(map[int]hash.Hash)
+	for _, hd := range have {
+		i, e := hd.I, sd.items[hd.I].Entry
+		if e.Kind != KindFile || hd.Offset == 0 {
+			continue // a stream or text cannot be read twice; nothing to prove at 0
+		}
+		h, err := sd.prefixHash(i, hd.Offset)
+		if err != nil {
+			var te *Error
+			if errors.As(err, &te) && te.Code == CodeChanged {
+				continue // shorter than the receiver's part: the file starts over
+			}
+			return s.fail(err, "", "")
+		}
+		states[i] = h
+		msg.Proofs = append(msg.Proofs, proof{I: i, Offset: hd.Offset, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	if err := s.write(encodeMessage(typeProof, msg)); err != nil {
+		return s.writeFailed(err, "while agreeing on what to resume", "")
+	}
+	m, err := s.expect(typeResume)
+	if err != nil {
+		return s.fail(err, "while agreeing on what to resume", "")
+	}
+	proved := make(map[int]int64, len(msg.Proofs))
+	for _, p := range msg.Proofs {
+		proved[p.I] = p.Offset
+	}
+	sd.resume = make(map[int]resumed, len(m.Resume.Resume))
+	for _, r := range m.Resume.Resume {
+		off, ok := proved[r.I]
+		switch {
+		case !ok:
+			return s.fail(protocolError("the peer agreed to resume entry %d, which was not proved", r.I), "", "")
+		case r.Offset != off:
+			return s.fail(protocolError("the peer agreed to resume %s at byte %d, but %d bytes were proved", sd.items[r.I].Entry.Path, r.Offset, off), "", "")
+		}
+		if _, dup := sd.resume[r.I]; dup {
+			return s.fail(protocolError("the peer agreed to resume %s twice", sd.items[r.I].Entry.Path), "", "")
+		}
+		sd.resume[r.I] = resumed{offset: off, h: states[r.I]}
+	}
+	return nil
+}
+
+// resumed is an entry the receiver agreed to resume: the offset, and the SHA-256 state of
+// the bytes before it, which F's hash of the whole file goes on from.
+type resumed struct {
+	offset int64
+	h      hash.Hash
+}
+
+// prefixHash returns the SHA-256 state after the first n bytes of item i.
+func (sd *sender) prefixHash(i int, n int64) (hash.Hash, error) {
+	e := sd.items[i].Entry
+	rc, err := sd.items[i].Open()
+	if err != nil {
+		return nil, newError(CodeIO, "cannot read %s: %s", e.Path, cause(err))
+	}
+	defer rc.Close()
+	if err := sd.unchanged(e, rc); err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	if err := sd.copyN(h, rc, n, e); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 type sender struct {
 	s      *session
 	items  []Item
-	resume map[int]resumeReq
+	resume map[int]resumed // what the receiver agreed to resume (R)
 	prog   *progress
 	buf    []byte // buf[0] is 'D'; content is read into buf[1:]
 
@@ -192,18 +271,13 @@ func (sd *sender) sendEntry(i int) error {
 
 	h := sha256.New()
 	var offset int64
-	if r, ok := sd.resume[i]; ok && r.Offset > 0 && e.Kind == KindFile {
-		if err := sd.copyN(h, rc, r.Offset, e); err != nil {
-			return s.fail(err, "", "")
+	if r, ok := sd.resume[i]; ok {
+		// The prefix was hashed for P: skip it (a file that changed since then fails
+		// the modification-time check above, or F's hash on the receiver).
+		if err := skip(rc, r.offset); err != nil {
+			return s.fail(&Error{Code: CodeIO, Message: fmt.Sprintf("cannot read %s: %s", e.Path, cause(err)), err: err}, "", "")
 		}
-		if strings.EqualFold(hex.EncodeToString(h.Sum(nil)), r.SHA256) {
-			offset = r.Offset
-		} else { // the partial file is damaged or the source changed: start over
-			h.Reset()
-			if rc, err = rewind(rc, sd.items[i].Open); err != nil {
-				return s.fail(newError(CodeIO, "cannot read %s: %s", e.Path, cause(err)), "", "")
-			}
-		}
+		h, offset = r.h, r.offset
 	}
 
 	if err := s.write(encodeMessage(typeStart, startMsg{I: i, Offset: offset})); err != nil {
@@ -340,27 +414,19 @@ func (sd *sender) changedError(e Entry) *Error {
 	if e.Kind != KindFile {
 		return newError(CodeIO, "cannot read %s: it ended before the %d bytes announced", e.Path, e.Size)
 	}
-	return newError(CodeChanged, "%s changed while it was being sent; send it again when it is no longer being written", e.Path)
+	return newError(CodeChanged, "%s changed while it was being sent; send it again when it is no longer being written", e.Path).
+		tellPeer("%s changed on the sending side while it was being sent", quote(e.Path))
 }
 
-// rewind returns r positioned at its start: seeked if possible, reopened otherwise.
-func rewind(r io.ReadCloser, open func() (io.ReadCloser, error)) (io.ReadCloser, error) {
+// skip moves r past its first n bytes: seeked if possible, read otherwise.
+func skip(r io.Reader, n int64) error {
 	if sk, ok := r.(io.Seeker); ok {
-		if _, err := sk.Seek(0, io.SeekStart); err == nil {
-			return r, nil
-		}
+		_, err := sk.Seek(n, io.SeekStart)
+		return err
 	}
-	r.Close()
-	nr, err := open()
-	if err != nil {
-		return nopCloser{}, err
-	}
-	return nr, nil
+	_, err := io.CopyN(io.Discard, r, n)
+	return err
 }
-
-type nopCloser struct{ io.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 // ofTotal formats "3.1 MB of 10.0 MB sent", or "3.1 MB sent" when the total is unknown.
 func ofTotal(n, total int64, verb string) string {

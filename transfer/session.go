@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +18,24 @@ const (
 	writeFailWait = time.Second
 	// closeWait is how long the receiver waits, after C, for the peer to close.
 	closeWait = 5 * time.Second
+	// xDeliverWait is how long a side that reports a failure with X waits for the peer to
+	// close before it closes itself: closing at once aborts the association, and the peer
+	// then sees "connection lost" instead of the reason (PROTOCOL.md §2.3).
+	xDeliverWait = 2 * time.Second
+
+	// DefaultIdleTimeout is how long a side waits while it hears nothing at all from the
+	// peer, neither a message nor a keep-alive, before it gives up.
+	DefaultIdleTimeout = 30 * time.Second
+	// maxKeepAliveInterval bounds the time between two K messages of an idle side. A sixth
+	// of the idle timeout leaves room for five lost or late keep-alives (timers on loaded
+	// machines fire late) before the peer gives up.
+	maxKeepAliveInterval = 5 * time.Second
 )
+
+// keepAliveInterval is how often an idle side sends K for a peer whose idle timeout is idle.
+func keepAliveInterval(idle time.Duration) time.Duration {
+	return max(min(idle/6, maxKeepAliveInterval), 10*time.Millisecond)
+}
 
 // session is what Send and Receive share: the connection, the read buffer, the
 // serialisation of writes and the cancellation watcher.
@@ -32,6 +52,17 @@ type session struct {
 	watching  bool
 	stopWatch func() bool
 	watchDone chan struct{}
+
+	// Liveness (PROTOCOL.md §2.5): lastHeard and lastWrite are UnixNano times of the last
+	// message read and written; an idle side sends K, and a side that hears nothing for
+	// idle gives up with silent set.
+	idle      time.Duration
+	lastHeard atomic.Int64
+	lastWrite atomic.Int64
+	silent    atomic.Bool
+	liveStop  chan struct{}
+	liveDone  sync.WaitGroup
+	stopOnce  sync.Once
 }
 
 type pendingRead struct {
@@ -40,7 +71,10 @@ type pendingRead struct {
 	err  error
 }
 
-func newSession(ctx context.Context, conn Conn, role, app string) *session {
+func newSession(ctx context.Context, conn Conn, role, app string, idle time.Duration) *session {
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
 	s := &session{
 		ctx:       ctx,
 		conn:      conn,
@@ -50,20 +84,88 @@ func newSession(ctx context.Context, conn Conn, role, app string) *session {
 		wsem:      make(chan struct{}, 1),
 		watching:  true,
 		watchDone: make(chan struct{}),
+		idle:      idle,
+		liveStop:  make(chan struct{}),
 	}
+	now := time.Now().UnixNano()
+	s.lastHeard.Store(now)
+	s.lastWrite.Store(now)
 	s.stopWatch = context.AfterFunc(ctx, func() {
 		defer close(s.watchDone)
 		s.sendX(CodeCancelled, "the peer cancelled the transfer")
 		s.conn.Close()
 	})
+	s.liveDone.Add(2)
+	go s.keepAlive()
+	go s.watchSilence()
 	return s
+}
+
+// keepAlive sends K whenever this side has written nothing for a keep-alive interval: while
+// its user decides, while it hashes a large partial file, while a slow source (a pipe)
+// yields nothing, and on the receiver during the whole transfer, whose data flows the other
+// way.
+func (s *session) keepAlive() {
+	defer s.liveDone.Done()
+	every := keepAliveInterval(s.idle)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	k := []byte{typeAlive, '{', '}'}
+	for {
+		select {
+		case <-s.liveStop:
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, s.lastWrite.Load())) < every {
+			continue
+		}
+		select {
+		case s.wsem <- struct{}{}: // a write in progress counts as alive
+		default:
+			continue
+		}
+		err := s.conn.WriteMsg(k)
+		<-s.wsem
+		if err != nil {
+			return
+		}
+		s.lastWrite.Store(time.Now().UnixNano())
+	}
+}
+
+// watchSilence closes the connection once nothing at all was heard from the peer for the
+// idle timeout; the pending read or write then fails and fail reports CodeTimeout.
+func (s *session) watchSilence() {
+	defer s.liveDone.Done()
+	t := time.NewTicker(max(s.idle/20, 5*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.liveStop:
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, s.lastHeard.Load())) >= s.idle {
+			s.silent.Store(true)
+			s.conn.Close()
+			return
+		}
+	}
+}
+
+// stopLiveness stops the keep-alives and the silence watcher.
+func (s *session) stopLiveness() {
+	s.stopOnce.Do(func() { close(s.liveStop) })
 }
 
 // end stops the cancellation watcher (waiting for it if it already fired), closes the
 // connection and waits for an outstanding read to return.
 func (s *session) end() {
 	s.stopWatching()
+	s.stopLiveness()
 	s.conn.Close()
+	s.liveDone.Wait()
 	if s.pending != nil {
 		<-s.pending.done
 	}
@@ -101,6 +203,7 @@ func (s *session) write(b []byte) error {
 	s.wsem <- struct{}{}
 	err := s.conn.WriteMsg(b)
 	<-s.wsem
+	s.lastWrite.Store(time.Now().UnixNano())
 	return err
 }
 
@@ -118,10 +221,28 @@ func (s *session) readAsync() <-chan struct{} {
 	p := &pendingRead{done: make(chan struct{})}
 	s.pending = p
 	go func() {
-		p.n, p.err = s.conn.ReadMsg(s.buf)
+		p.n, p.err = s.readMsg()
 		close(p.done)
 	}()
 	return p.done
+}
+
+// readMsg reads the next message other than a keep-alive into s.buf, noting that the peer
+// was heard.
+func (s *session) readMsg() (int, error) {
+	for {
+		n, err := s.conn.ReadMsg(s.buf)
+		if err != nil {
+			return n, err
+		}
+		s.lastHeard.Store(time.Now().UnixNano())
+		if n == 0 || s.buf[0] != typeAlive {
+			return n, nil
+		}
+		if _, err := decodeMessage(s.buf[:n]); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // pendingDone reports whether the background read has completed.
@@ -148,9 +269,12 @@ func (s *session) read() (message, error) {
 		s.pending = nil
 		n, err = p.n, p.err
 	} else {
-		n, err = s.conn.ReadMsg(s.buf)
+		n, err = s.readMsg()
 	}
 	if err != nil {
+		if n > len(s.buf) && errors.Is(err, io.ErrShortBuffer) {
+			return message{}, tooLargeError(n, err)
+		}
 		return message{}, err
 	}
 	m, err := decodeMessage(s.buf[:n])
@@ -218,10 +342,14 @@ func (s *session) fail(err error, what, hint string) error {
 	if s.ctx.Err() != nil {
 		return s.cancelled()
 	}
+	if s.silent.Load() {
+		return s.silentError(what, hint)
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		if !e.Remote {
-			s.sendX(e.Code, e.Message)
+			s.sendX(e.Code, e.peerText())
+			s.lingerAfterX()
 		}
 		return e
 	}
@@ -230,6 +358,60 @@ func (s *session) fail(err error, what, hint string) error {
 		Message: fmt.Sprintf("connection to peer lost %s (%s)%s", what, cause(err), hint),
 		err:     err,
 	}
+}
+
+// silentError is the error after the peer was silent for the idle timeout.
+func (s *session) silentError(what, hint string) error {
+	if what != "" {
+		what = " " + what
+	}
+	return &Error{Code: CodeTimeout, Message: fmt.Sprintf(
+		"your peer went silent%s: nothing arrived from it for %v, not even a keep-alive (its p2pcopy may be stuck or its computer asleep)%s",
+		what, roundDuration(s.idle), hint)}
+}
+
+// roundDuration shows d to the second, or as it is below a second (tests).
+func roundDuration(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d
+	}
+	return d.Round(time.Second)
+}
+
+// lingerAfterX gives the peer up to xDeliverWait to read the X just sent and close its end,
+// discarding whatever it still sends meanwhile. Closing at once would tear the connection
+// down under the X, and the peer would learn only that the connection was lost.
+func (s *session) lingerAfterX() {
+	t := time.NewTimer(xDeliverWait)
+	defer t.Stop()
+	for {
+		if s.pending == nil {
+			s.readAsync()
+		}
+		select {
+		case <-s.pending.done:
+			p := s.pending
+			s.pending = nil
+			if p.err != nil {
+				return
+			}
+		case <-t.C:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// tooLargeError reports a message over MaxMessageSize. n is its size; for a message too
+// large to be received at all (the Conn's error has Incomplete() == true) it is the part
+// received so far.
+func tooLargeError(n int, err error) *Error {
+	var inc interface{ Incomplete() bool }
+	if errors.As(err, &inc) && inc.Incomplete() {
+		return protocolError("the peer sent a message of at least %d bytes, more than the %d this side accepts", n, MaxMessageSize)
+	}
+	return protocolError("the peer sent a message of %d bytes, more than the %d this side accepts", n, MaxMessageSize)
 }
 
 // writeFailed is fail for a failed write: the usual reason is that the peer sent X and

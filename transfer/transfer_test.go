@@ -255,7 +255,7 @@ func TestStdoutRefusesSeveralFiles(t *testing.T) {
 	o := transfer(t, fileItems(t, filepath.Join(src, "d")), SendOptions{}, ReceiveOptions{Stdout: &out})
 	msg := "the peer sends 2 files, but -o - writes a single file to standard output; choose a directory with -o instead"
 	wantError(t, "recv", o.recvErr, CodeRejected, false, msg)
-	wantError(t, "send", o.sendErr, CodeRejected, true, msg)
+	wantError(t, "send", o.sendErr, CodeRejected, true, "the receiver writes to its standard output, which takes a single file, and this transfer has 2")
 	if out.String() != "" {
 		t.Error("something was written")
 	}
@@ -327,7 +327,7 @@ func TestOverwrite(t *testing.T) {
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	msg := "photos/a.jpg already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
-	wantError(t, "send", o.sendErr, CodeExists, true, msg)
+	wantError(t, "send", o.sendErr, CodeExists, true, `"photos/a.jpg" already exists on the receiving side, which did not allow replacing it`)
 	if got := tree(t, dst); fmt.Sprint(got) != "[photos/ photos/a.jpg=older a]" {
 		t.Errorf("something was written: %q", got)
 	}
@@ -506,7 +506,7 @@ func TestFreeSpace(t *testing.T) {
 	o := transfer(t, fileItems(t, filepath.Join(src, "a")), SendOptions{}, ReceiveOptions{Dir: dst, FreeSpace: free})
 	msg := "not enough free space in " + dst + ": need 15.0 kB, 3.1 kB free; free up space or choose another directory with -o"
 	wantError(t, "recv", o.recvErr, CodeDiskFull, false, msg)
-	wantError(t, "send", o.sendErr, CodeDiskFull, true, msg)
+	wantError(t, "send", o.sendErr, CodeDiskFull, true, "the receiving side has not enough free space: the transfer needs 15.0 kB")
 
 	// The default looks at the real file system, which has room for 20 kB.
 	o = transfer(t, fileItems(t, filepath.Join(src, "a")), SendOptions{}, ReceiveOptions{Dir: dst})
@@ -521,7 +521,7 @@ func TestMissingOutputDir(t *testing.T) {
 	o := transfer(t, nil, SendOptions{}, ReceiveOptions{Dir: dir})
 	msg := "cannot open the output directory " + dir + ": no such file or directory"
 	wantError(t, "recv", o.recvErr, CodeIO, false, msg)
-	wantError(t, "send", o.sendErr, CodeIO, true, msg)
+	wantError(t, "send", o.sendErr, CodeIO, true, "the receiving side cannot open its output directory")
 }
 
 // changingFile changes its file's modification time after the first Read.
@@ -554,7 +554,7 @@ func TestSourceChanged(t *testing.T) {
 	}
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	wantError(t, "send", o.sendErr, CodeChanged, false, msg)
-	wantError(t, "recv", o.recvErr, CodeChanged, true, msg)
+	wantError(t, "recv", o.recvErr, CodeChanged, true, `"photos/a.jpg" changed on the sending side while it was being sent`)
 	if _, err := os.Stat(filepath.Join(dst, "photos/a.jpg")); err == nil {
 		t.Error("the changed file was saved")
 	}

@@ -78,12 +78,17 @@ func buildMessageVectors(t *testing.T) []byte {
 		typ  byte
 		v    any
 	}{
-		{"hello-send", typeHello, helloMsg{V: 1, Role: roleSend, App: "p2pcopy/0.1.0"}},
-		{"hello-receive-web", typeHello, helloMsg{V: 1, Role: roleReceive, App: "p2pcopy-web/0.1.0"}},
+		{"hello-send", typeHello, helloMsg{V: 2, Role: roleSend, App: "p2pcopy/0.1.0"}},
+		{"hello-receive-web", typeHello, helloMsg{V: 2, Role: roleReceive, App: "p2pcopy-web/0.1.0"}},
 		{"manifest", typeManifest, manifestMsg{Entries: wire(entries), More: false}},
 		{"manifest-more", typeManifest, manifestMsg{Entries: wire(entries[:1]), More: true}},
-		{"accept-nothing-to-resume", typeAccept, acceptMsg{Resume: []resumeReq{}}},
-		{"accept-resume", typeAccept, acceptMsg{Resume: []resumeReq{{I: 1, Offset: 1048576, SHA256: sha}, {I: 4, Offset: 5, SHA256: strings.ToUpper(sha)}}}},
+		{"accept-nothing-to-resume", typeAccept, acceptMsg{Have: []held{}}},
+		{"accept-have", typeAccept, acceptMsg{Have: []held{{I: 1, Offset: 1048576}, {I: 4, Offset: 5}}}},
+		{"proof", typeProof, proofMsg{Proofs: []proof{{I: 1, Offset: 1048576, SHA256: sha}, {I: 4, Offset: 5, SHA256: strings.ToUpper(sha)}}}},
+		{"proof-none", typeProof, proofMsg{Proofs: []proof{}}},
+		{"resume", typeResume, resumeMsg{Resume: []held{{I: 1, Offset: 1048576}}}},
+		{"resume-none", typeResume, resumeMsg{Resume: []held{}}},
+		{"keep-alive", typeAlive, struct{}{}},
 		{"start", typeStart, startMsg{I: 1, Offset: 0}},
 		{"start-resumed", typeStart, startMsg{I: 1, Offset: 1048576}},
 		{"file-end", typeFileEnd, fileEndMsg{I: 1, SHA256: sha}},
@@ -122,8 +127,10 @@ func buildMessageVectors(t *testing.T) []byte {
 		{"stream-size-below-minus-one", `M{"entries":[{"path":"a","kind":"stream","size":-2}]}`},
 		{"unknown-kind", `M{"entries":[{"path":"a","kind":"link","size":0}]}`},
 		{"negative-mode", `M{"entries":[{"path":"a","kind":"file","mode":-1}]}`},
-		{"accept-negative-offset", `A{"resume":[{"i":0,"offset":-1,"sha256":"` + sha + `"}]}`},
-		{"accept-bad-sha256", `A{"resume":[{"i":0,"offset":1,"sha256":"xyz"}]}`},
+		{"accept-negative-offset", `A{"have":[{"i":0,"offset":-1}]}`},
+		{"proof-negative-offset", `P{"proofs":[{"i":0,"offset":-1,"sha256":"` + sha + `"}]}`},
+		{"proof-bad-sha256", `P{"proofs":[{"i":0,"offset":1,"sha256":"xyz"}]}`},
+		{"resume-negative-index", `R{"resume":[{"i":-1,"offset":1}]}`},
 		{"complete-negative", `C{"files":-1,"bytes":0}`},
 	}
 	for _, c := range invalid {

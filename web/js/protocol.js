@@ -6,6 +6,10 @@ import { sha256 } from '../vendor/noble-hashes/sha2.js';
 
 export const MAX_MESSAGE_SIZE = 262144;
 export const DEFAULT_CHUNK = 64 * 1024;
+// Version 2: the resume handshake A (have) / P (proofs) / R (resume) and the keep-alive K.
+export const PROTOCOL_VERSION = 2;
+// How long a side waits while nothing at all arrives from the peer (§2.5), as the CLI.
+export const DEFAULT_IDLE_MS = 30000;
 
 const te = new TextEncoder();
 const td = new TextDecoder('utf-8', { fatal: true });
@@ -21,7 +25,7 @@ export class TransferError extends Error {
 }
 const protocolError = (msg) => new TransferError('protocol', msg);
 
-const NAMES = { H: 'hello (H)', M: 'manifest (M)', A: 'accept (A)', S: 'start (S)', D: 'data (D)', F: 'file end (F)', E: 'end (E)', C: 'complete (C)', X: 'error (X)' };
+const NAMES = { H: 'hello (H)', M: 'manifest (M)', A: 'accept (A)', P: 'proof (P)', R: 'resume (R)', K: 'keep-alive (K)', S: 'start (S)', D: 'data (D)', F: 'file end (F)', E: 'end (E)', C: 'complete (C)', X: 'error (X)' };
 function messageName(t) {
   if (NAMES[t]) return NAMES[t];
   const c = t.charCodeAt(0);
@@ -54,7 +58,10 @@ const ORDER = {
   C: (m) => ({ files: m.files, bytes: m.bytes }),
   X: (m) => ({ code: m.code, message: m.message }),
   E: () => ({}),
-  A: (m) => ({ resume: (m.resume ?? []).map((r) => ({ i: r.i, offset: r.offset, sha256: r.sha256 })) }),
+  K: () => ({}),
+  A: (m) => ({ have: (m.have ?? []).map((r) => ({ i: r.i, offset: r.offset })) }),
+  P: (m) => ({ proofs: (m.proofs ?? []).map((r) => ({ i: r.i, offset: r.offset, sha256: r.sha256 })) }),
+  R: (m) => ({ resume: (m.resume ?? []).map((r) => ({ i: r.i, offset: r.offset })) }),
   M: (m) => ({ entries: m.entries.map(wireEntry), more: !!m.more }),
 };
 export const wireEntry = (e) => ({ path: e.path, kind: e.kind, size: e.kind === 'dir' ? 0 : e.size, mode: e.mode ?? 0, mtime: e.mtime ?? 0 });
@@ -105,15 +112,17 @@ function validate(type, m) {
       }
       return '';
     }
-    case 'A':
-      if (m.resume != null && !Array.isArray(m.resume)) return 'malformed resume is not a list';
-      for (const r of m.resume ?? []) {
+    case 'A': case 'P': case 'R': {
+      const key = { A: 'have', P: 'proofs', R: 'resume' }[type];
+      if (m[key] != null && !Array.isArray(m[key])) return `malformed ${key} is not a list`;
+      for (const r of m[key] ?? []) {
         const w = int(r.i, 'i') || int(r.offset, 'offset');
         if (w) return w;
         if ((r.i ?? 0) < 0 || (r.offset ?? 0) < 0) return 'negative index or offset';
-        if (!isSHA256Hex(r.sha256)) return 'sha256 is not 64 hex digits';
+        if (type === 'P' && !isSHA256Hex(r.sha256)) return 'sha256 is not 64 hex digits';
       }
       return '';
+    }
     case 'S':
       return int(m.i, 'i') || int(m.offset, 'offset') || ((m.i ?? 0) < 0 || (m.offset ?? 0) < 0 ? 'negative index or offset' : '');
     case 'F':
@@ -263,6 +272,65 @@ export function pipe() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Liveness (§2.5).
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const showDuration = (ms) => (ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${ms}ms`);
+
+// live wraps conn for one transfer: it sends K whenever this side wrote nothing for a
+// keep-alive interval (while its user decides, while it hashes, while a slow disk holds it
+// up), drops the peer's K, and ends the transfer with code "timeout" once nothing at all
+// arrived for idle ms. A background reader moves the peer's other messages into a queue,
+// so that pending() never reports a keep-alive.
+export function live(conn, idle = DEFAULT_IDLE_MS) {
+  const every = Math.max(Math.min(idle / 6, 5000), 10);
+  let lastHeard = Date.now(), lastWrite = Date.now(), writing = 0, silent = null;
+  const q = new MessageQueue();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - lastHeard >= idle) {
+      silent = new TransferError('timeout', `your peer went silent: nothing arrived from it for ${showDuration(idle)}, not even a keep-alive (its p2pcopy may be stuck or its computer asleep)`);
+      clearInterval(timer);
+      q.fail(silent);
+      conn.close();
+      return;
+    }
+    if (now - lastWrite >= every && writing === 0) {
+      writing++;
+      lastWrite = now;
+      conn.send(message('K', {})).catch(() => {}).finally(() => { writing--; });
+    }
+  }, Math.max(Math.min(every, idle / 20), 5));
+  (async () => {
+    for (;;) {
+      let b;
+      try {
+        b = await conn.recv();
+      } catch (e) {
+        q.fail(silent ?? e);
+        return;
+      }
+      lastHeard = Date.now();
+      if (b.length > 0 && b[0] === 0x4b) { // K
+        try { decodeMessage(b); } catch (e) { q.fail(e); return; }
+        continue;
+      }
+      q.push(b);
+    }
+  })();
+  return {
+    async send(b) {
+      writing++;
+      try { await conn.send(b); } finally { writing--; lastWrite = Date.now(); }
+    },
+    recv: () => q.next(),
+    pending: () => q.pending(),
+    close: () => { clearInterval(timer); conn.close(); },
+    drained: () => conn.drained?.(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shared session steps.
 
 async function read(conn) {
@@ -273,6 +341,7 @@ async function read(conn) {
     if (e instanceof TransferError) throw e;
     throw new TransferError('io', `connection to peer lost (${e.message ?? e})`);
   }
+  if (b.length > MAX_MESSAGE_SIZE) throw protocolError(`the peer sent a message of ${b.length} bytes, more than the ${MAX_MESSAGE_SIZE} this side accepts`);
   const m = decodeMessage(b);
   if (m.type === 'X') {
     const clean = (s, max) => Array.from(String(s ?? '')).filter((c) => !isControl(c.codePointAt(0)) && !isBidi(c.codePointAt(0))).join('').slice(0, max).trim();
@@ -294,9 +363,9 @@ async function sendX(conn, err) {
 }
 
 async function hello(conn, role, app) {
-  await conn.send(message('H', { v: 1, role, app }));
+  await conn.send(message('H', { v: PROTOCOL_VERSION, role, app }));
   const h = (await expect(conn, 'H')).body;
-  if (h.v !== 1) throw protocolError(`your peer speaks version ${h.v} of the p2pcopy protocol and this program speaks version 1; use the same p2pcopy version on both sides`);
+  if (h.v !== PROTOCOL_VERSION) throw protocolError(`your peer speaks version ${h.v} of the p2pcopy protocol and this program speaks version ${PROTOCOL_VERSION}; use the same p2pcopy version on both sides`);
   if (h.role === role) throw protocolError(`your peer is also ${role === 'send' ? 'sending' : 'receiving'}; one side must run "p2pcopy send" and the other "p2pcopy receive"`);
   if (h.role !== 'send' && h.role !== 'receive') throw protocolError(`your peer announced an unknown role ${JSON.stringify(h.role)}`);
 }
@@ -305,9 +374,23 @@ async function hello(conn, role, app) {
 // TransferError.
 async function fail(conn, err) {
   if (!(err instanceof TransferError)) err = new TransferError('io', String(err?.message ?? err));
-  await sendX(conn, err);
+  if (!err.remote && err.code !== 'timeout') {
+    await sendX(conn, err);
+    await linger(conn);
+  }
   conn.close();
   throw err;
+}
+
+// linger gives the peer up to 2 s to read the X just sent and close, discarding what it
+// still sends: closing at once would tear the channel down under the X.
+async function linger(conn) {
+  const end = Date.now() + 2000;
+  try {
+    while (Date.now() < end) {
+      if (await Promise.race([conn.recv().then(() => false), sleep(end - Date.now()).then(() => true)])) return;
+    }
+  } catch { /* the peer closed: the X arrived */ }
 }
 
 class Progress {
@@ -333,20 +416,45 @@ export async function send(conn, items, opts = {}) {
   const readSize = Math.max(chunk, opts.readSize || 4 * 1024 * 1024);
   const onEvent = opts.onEvent;
   const t0 = Date.now();
+  conn = live(conn, opts.idleTimeout ?? DEFAULT_IDLE_MS);
   try {
     await hello(conn, 'send', opts.app || 'p2pcopy-web');
     for (const b of encodeManifest(items)) await conn.send(b);
     const total = items.reduce((n, it) => n + (it.kind === 'dir' ? 0 : it.size), 0);
     onEvent?.({ event: 'manifest', entries: items.length, total });
-    const accept = (await expect(conn, 'A')).body;
-    const resume = new Map();
-    for (const r of accept.resume ?? []) {
+    const have = (await expect(conn, 'A')).body.have ?? [];
+    const seen = new Set();
+    for (const r of have) {
       const e = items[r.i];
-      if (!e) throw protocolError(`the peer asked to resume entry ${r.i}, but the transfer has ${items.length} entries`);
-      if (e.kind === 'dir') throw protocolError(`the peer asked to resume ${e.path}, which is a directory`);
-      if (r.offset > e.size) throw protocolError(`the peer asked to resume ${e.path} at byte ${r.offset}, but it has only ${e.size} bytes`);
-      if (resume.has(r.i)) throw protocolError(`the peer asked to resume ${e.path} twice`);
-      resume.set(r.i, r);
+      if (!e) throw protocolError(`the peer offered to resume entry ${r.i}, but the transfer has ${items.length} entries`);
+      if (e.kind === 'dir') throw protocolError(`the peer offered to resume ${e.path}, which is a directory`);
+      if (r.offset > e.size) throw protocolError(`the peer offered to resume ${e.path} at byte ${r.offset}, but it has only ${e.size} bytes`);
+      if (seen.has(r.i)) throw protocolError(`the peer offered to resume ${e.path} twice`);
+      seen.add(r.i);
+    }
+    // The receiver said how many bytes it holds; prove them with their hash (P), and resume
+    // what it agrees to (R). It never tells us a hash of its files.
+    const resume = new Map();
+    if (have.length > 0) {
+      const proofs = [], states = new Map();
+      for (const r of have) {
+        const it = items[r.i];
+        if (it.kind !== 'file' || r.offset === 0) continue;
+        const h = sha256.create();
+        for (let off = 0; off < r.offset; off += readSize) {
+          h.update(new Uint8Array(await it.blob.slice(off, Math.min(r.offset, off + readSize)).arrayBuffer()));
+        }
+        states.set(r.i, h);
+        proofs.push({ i: r.i, offset: r.offset, sha256: hexOf(h.clone().digest()) });
+      }
+      await conn.send(message('P', { proofs }));
+      for (const r of (await expect(conn, 'R')).body.resume ?? []) {
+        const p = proofs.find((x) => x.i === r.i);
+        if (!p) throw protocolError(`the peer agreed to resume entry ${r.i}, which was not proved`);
+        if (p.offset !== r.offset) throw protocolError(`the peer agreed to resume ${items[r.i].path} at byte ${r.offset}, but ${p.offset} bytes were proved`);
+        if (resume.has(r.i)) throw protocolError(`the peer agreed to resume ${items[r.i].path} twice`);
+        resume.set(r.i, { offset: r.offset, h: states.get(r.i) });
+      }
     }
     const prog = new Progress(onEvent, total);
     let files = 0, sent = 0, resumed = 0;
@@ -363,16 +471,10 @@ export async function send(conn, items, opts = {}) {
       let h = sha256.create();
       let offset = 0;
       const r = resume.get(i);
-      if (r && r.offset > 0 && it.kind === 'file') {
-        for (let off = 0; off < r.offset; off += readSize) {
-          h.update(new Uint8Array(await blob.slice(off, Math.min(r.offset, off + readSize)).arrayBuffer()));
-        }
-        if (hexOf(h.clone().digest()) === r.sha256.toLowerCase()) {
-          offset = r.offset; // h goes on from the prefix: F covers the whole file
-          onEvent?.({ event: 'resume', path: it.path, offset });
-        } else {
-          h = sha256.create();
-        }
+      if (r) {
+        h = r.h; // goes on from the proved prefix: F covers the whole file
+        offset = r.offset;
+        onEvent?.({ event: 'resume', path: it.path, offset });
       }
       await conn.send(message('S', { i, offset }));
       resumed += offset;
@@ -421,11 +523,12 @@ export async function send(conn, items, opts = {}) {
 // passed the checks; it returns (or resolves to) openSink(entry, index), which returns a sink
 // {write(u8), close(), abort()} for a file, or throws a TransferError (e.g. code "limit" for a
 // file too big for the save path). Text entries are passed to opts.onText(path, text).
-// This receiver offers no resume (A has an empty resume list).
+// This receiver offers no resume (A has an empty have list).
 export async function receive(conn, opts = {}) {
   const onEvent = opts.onEvent;
   const t0 = Date.now();
   let sink = null;
+  conn = live(conn, opts.idleTimeout ?? DEFAULT_IDLE_MS);
   try {
     await hello(conn, 'receive', opts.app || 'p2pcopy-web');
     const entries = [];
@@ -448,7 +551,7 @@ export async function receive(conn, opts = {}) {
     }
     onEvent?.({ event: 'manifest', entries, total });
     const openSink = await (opts.confirm ? opts.confirm(entries) : null);
-    await conn.send(message('A', { resume: [] }));
+    await conn.send(message('A', { have: [] }));
     const prog = new Progress(onEvent, total);
     let next = 0; // the next non-directory entry expected
     const advance = () => { while (next < entries.length && entries[next].kind === 'dir') next++; };

@@ -80,16 +80,22 @@ test('sender and receiver over a pipe: files, an empty file, a directory, text',
   assert.equal(text, 'hello');
 });
 
-test('the sender honours a resume request when the prefix matches, and starts over when not', async () => {
+test('the sender proves what the receiver holds and resumes where the receiver agrees', async () => {
   const data = new Uint8Array(1000).map((_, i) => i & 255);
-  for (const [prefixHash, wantOffset] of [[createHash('sha256').update(data.subarray(0, 400)).digest('hex'), 400], ['00'.repeat(32), 0]]) {
+  const prefix = createHash('sha256').update(data.subarray(0, 400)).digest('hex');
+  for (const agree of [true, false]) {
     const [a, b] = pipe();
     const sending = send(a, [{ path: 'f', kind: 'file', size: 1000, mode: 0o644, mtime: 0, blob: new Blob([data]) }], {});
-    // A hand-driven receiver that asks to resume at 400.
-    await b.send(message('H', { v: 1, role: 'receive', app: 'test' }));
+    // A hand-driven receiver that holds 400 bytes.
+    await b.send(message('H', { v: 2, role: 'receive', app: 'test' }));
     assert.equal(decodeMessage(await b.recv()).type, 'H');
     assert.equal(decodeMessage(await b.recv()).type, 'M');
-    await b.send(message('A', { resume: [{ i: 0, offset: 400, sha256: prefixHash }] }));
+    await b.send(message('A', { have: [{ i: 0, offset: 400 }] }));
+    const p = decodeMessage(await b.recv());
+    assert.equal(p.type, 'P');
+    assert.deepEqual(p.body, { proofs: [{ i: 0, offset: 400, sha256: prefix }] });
+    await b.send(message('R', { resume: agree ? [{ i: 0, offset: 400 }] : [] }));
+    const wantOffset = agree ? 400 : 0;
     const s = decodeMessage(await b.recv());
     assert.deepEqual(s.body, { i: 0, offset: wantOffset });
     let got = 0, f;
@@ -106,12 +112,62 @@ test('the sender honours a resume request when the prefix matches, and starts ov
   }
 });
 
+test('a receiver agreeing to what was not proved is a protocol error', async () => {
+  const [a, b] = pipe();
+  const r = await Promise.allSettled([
+    send(a, [{ path: 'f', kind: 'file', size: 10, mode: 0o644, mtime: 0, blob: new Blob(['0123456789']) }], {}),
+    (async () => {
+      await b.send(message('H', { v: 2, role: 'receive' }));
+      await b.recv(); await b.recv();
+      await b.send(message('A', { have: [{ i: 0, offset: 4 }] }));
+      await b.recv(); // P
+      await b.send(message('R', { resume: [{ i: 0, offset: 5 }] }));
+      return decodeMessage(await b.recv());
+    })(),
+  ]);
+  assert.equal(r[0].reason.message, 'the peer agreed to resume f at byte 5, but 4 bytes were proved');
+  assert.equal(r[1].value.type, 'X');
+});
+
+test('keep-alives keep a slow peer alive, and a silent one is given up', async () => {
+  // The receiver's user takes three idle timeouts to accept: its keep-alives hold the sender.
+  const [a, b] = pipe();
+  const store = {};
+  const slowConfirm = async (entries) => { await new Promise((r) => setTimeout(r, 600)); return memSinks(store)(entries); };
+  await Promise.all([
+    send(a, [{ path: 'f', kind: 'file', size: 3, mode: 0o644, mtime: 0, blob: new Blob(['abc']) }], { idleTimeout: 200 }),
+    receive(b, { confirm: slowConfirm, idleTimeout: 200 }),
+  ]);
+  assert.equal(String(store.f), 'abc');
+  // A sender that says hello and then nothing.
+  const [c, d] = pipe();
+  const t0 = Date.now();
+  const r = await Promise.allSettled([
+    receive(d, { idleTimeout: 200 }),
+    (async () => { await c.send(message('H', { v: 2, role: 'send' })); })(),
+  ]);
+  assert.equal(r[0].reason.code, 'timeout');
+  assert.equal(r[0].reason.message, 'your peer went silent: nothing arrived from it for 200ms, not even a keep-alive (its p2pcopy may be stuck or its computer asleep)');
+  assert.ok(Date.now() - t0 < 2000, `gave up after ${Date.now() - t0} ms`);
+});
+
+test('a message over the size limit ends the transfer naming both sizes', async () => {
+  const [a, b] = pipe();
+  const big = new Uint8Array(262145);
+  big[0] = 0x4d; // M
+  const r = await Promise.allSettled([
+    receive(b, {}),
+    (async () => { await a.send(message('H', { v: 2, role: 'send' })); await a.recv(); await a.send(big); })(),
+  ]);
+  assert.equal(r[0].reason.message, 'the peer sent a message of 262145 bytes, more than the 262144 this side accepts');
+});
+
 test('a receiver refusing an unsafe path tells the sender, which shows the cause', async () => {
   const [a, b] = pipe();
   const results = await Promise.allSettled([
     send(a, [{ path: 'ok', kind: 'file', size: 1, mode: 0o644, mtime: 0, blob: new Blob(['x']) }], {}),
     (async () => {
-      await b.send(message('H', { v: 1, role: 'receive' }));
+      await b.send(message('H', { v: 2, role: 'receive' }));
       await b.recv(); await b.recv();
       await b.send(message('X', { code: 'unsafe-path', message: 'refusing the transfer: unsafe path "ok": test' }));
     })(),
@@ -122,7 +178,7 @@ test('a receiver refusing an unsafe path tells the sender, which shows the cause
   const r = await Promise.allSettled([
     receive(d, {}),
     (async () => {
-      await c.send(message('H', { v: 1, role: 'send' }));
+      await c.send(message('H', { v: 2, role: 'send' }));
       await c.recv();
       await c.send(message('M', { entries: [{ path: '../evil', kind: 'file', size: 1 }], more: false }));
       return decodeMessage(await c.recv());
@@ -138,7 +194,7 @@ test('a corrupted file fails verification', async () => {
   const r = await Promise.allSettled([
     receive(b, { confirm: memSinks({}) }),
     (async () => {
-      await a.send(message('H', { v: 1, role: 'send' }));
+      await a.send(message('H', { v: 2, role: 'send' }));
       await a.recv();
       await a.send(message('M', { entries: [{ path: 'f', kind: 'file', size: 3 }], more: false }));
       await a.recv();

@@ -248,7 +248,7 @@ func (e *ConnectError) Error() string {
 	msg := fmt.Sprintf("could not connect to your peer: %s (%s). ", e.What, e.Tried)
 	switch {
 	case e.Cause != "":
-		// Both NATs (as the tokens say) drop the other side's packets: silence is expected.
+		// The NATs the tokens name drop the other side's packets: silence is expected there.
 		return msg + e.Cause + ": " + fix
 	case e.PeerSilent && e.Offered:
 		return msg + "Your peer never reached you: is their p2pcopy still running (it gives up --timeout, " +

@@ -89,9 +89,10 @@ func TestPeersOverLoopback(t *testing.T) {
 // TestPeerNeverReached: when not one packet comes from the peer (their p2pcopy quit after
 // answering, or they never pasted our answer), the connect error says so, on the side that offered
 // and on the side that answered, whether ICE gave up or the time limit ran out first. The offerer
-// gets an answer whose only address is a socket that reads and never answers (a pion peer closed
-// right after answering still sent a few checks now and then); the answerer's offerer never takes
-// the answer, so it has nowhere to send checks and drops the answerer's.
+// gets an answer whose only address is a socket that never answers (a pion peer closed right
+// after answering sometimes still sent checks for a moment after Close returned, which a process
+// that exited cannot); the answerer's offerer never takes the answer, so it has nowhere to send
+// checks and drops the answerer's (their ufrag is not yet known to it).
 func TestPeerNeverReached(t *testing.T) {
 	cases := []struct {
 		name    string

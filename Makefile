@@ -14,7 +14,8 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/p2pcopy
 
-# Everything CI runs: formatting, vet, staticcheck, then every test (fuzz corpora run as tests).
+# Everything CI runs: formatting, vet (then vet and build for every OS/arch we support:
+# scripts/crossvet.sh), staticcheck (host only), then every test (fuzz corpora run as tests).
 # With CI=true no test may be skipped: scripts/check-no-skips fails the run if one was.
 # The page's JavaScript (web/) is tested with node's own runner; testsummary counts both.
 test: lint
@@ -28,6 +29,7 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	GO=$(GO) scripts/crossvet.sh
 	$(GO) run $(STATICCHECK) ./...
 
 # Short fuzzing of every decoder of peer or user input; new crashers land in testdata/fuzz.

@@ -54,6 +54,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
 	pf.BoolVar(&g.qr, "qr", false, "also print tokens as QR codes (send: a link to the page, served on this LAN, which hands the answer back)")
 	root.AddCommand(newSendCmd(env, g), newReceiveCmd(env, g), newNATCmd(env, g), newWebCmd(env, g))
+	addVersion(root, env, g) // p2pcopy version, and the details behind --version (version.go)
 	return root
 }
 

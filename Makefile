@@ -19,6 +19,8 @@ build:
 # With CI=true no test may be skipped: scripts/check-no-skips fails the run if one was.
 # The page's JavaScript (web/) is tested with node's own runner; testsummary counts both.
 test: lint
+	# Upstream's tests of the patched pion/sctp (third_party/pion-sctp/P2PCOPY-PATCH.md).
+	cd third_party/pion-sctp && $(GO) test -count=1 -timeout 10m ./...
 	@if command -v node >/dev/null; then node --test --test-reporter=tap web/test/*.test.mjs > web-test-results.tap 2>&1; \
 	  else echo "node: not installed" > web-test-results.tap; fi
 	$(GO) test -count=1 -timeout 30m -json ./... > test-results.json; status=$$?; \

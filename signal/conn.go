@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/datachannel"
+	"github.com/pion/sctp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -45,8 +46,13 @@ func (c *Conn) lose(why error) {
 	c.lostOnce.Do(func() { c.lost = why })
 }
 
-// reason replaces a low-level error with the recorded cause, if the connection died.
+// reason replaces a low-level error with the recorded cause, if the connection died. An
+// oversized message stays what it is: the association is aborted because of it.
 func (c *Conn) reason(err error) error {
+	var big *sctp.MessageTooLargeError
+	if errors.As(err, &big) {
+		return err
+	}
 	select {
 	case <-c.closed:
 		if c.lost != nil {

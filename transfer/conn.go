@@ -14,10 +14,11 @@ const MaxMessageSize = 262144
 type Conn interface {
 	// ReadMsg reads exactly one whole message into buf and returns its length. It
 	// returns io.EOF when the peer closed the channel cleanly. A message larger than
-	// buf is an error that matches io.ErrShortBuffer, with n the message's size; a
-	// message too large to be received at all (it can never fit the receive window) is
-	// one too, as soon as it is known, with n the bytes received of it so far and an
-	// error that has a method Incomplete() bool returning true.
+	// buf is an error that says its size: one with a method MessageSize() int, or one
+	// that matches io.ErrShortBuffer with n the message's size. A message too large to
+	// be received at all (it would never fit the receive window) is reported as soon as
+	// that is known, by an error whose MessageSize is what arrived of it so far and whose
+	// method Incomplete() bool returns true.
 	ReadMsg(buf []byte) (int, error)
 	// WriteMsg sends one message. It blocks while the peer is not keeping up (flow
 	// control). p may be reused after it returns.

@@ -272,7 +272,11 @@ func (s *session) read() (message, error) {
 		n, err = s.readMsg()
 	}
 	if err != nil {
-		if n > len(s.buf) && errors.Is(err, io.ErrShortBuffer) {
+		var big interface{ MessageSize() int }
+		switch {
+		case errors.As(err, &big):
+			return message{}, tooLargeError(big.MessageSize(), err)
+		case n > len(s.buf) && errors.Is(err, io.ErrShortBuffer):
 			return message{}, tooLargeError(n, err)
 		}
 		return message{}, err

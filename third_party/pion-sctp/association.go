@@ -2268,6 +2268,7 @@ func (a *Association) restartAssociation(candidate restartCookie, init *chunkIni
 		// https://www.rfc-editor.org/rfc/rfc9260.html#section-5.2.4
 		// https://www.rfc-editor.org/rfc/rfc9260.html#section-6.5
 		stream.reassemblyQueue = newReassemblyQueue(stream.streamIdentifier, a.maxReassemblyQueueEntries)
+		stream.reassemblyQueue.maxMessage = a.maxIncomingMessage() // p2pcopy patch
 		stream.sequenceNumber, stream.nextOrderedMID, stream.nextUnorderedMID = 0, 0, 0
 		stream.associationGeneration = a.restartGeneration
 		if stream.bufferedAmount > stream.bufferedAmountLow && stream.onBufferedAmountLow != nil {
@@ -2839,6 +2840,7 @@ func (a *Association) createStream(streamIdentifier uint16, accept bool) *Stream
 	}
 
 	stream.readNotifier = sync.NewCond(&stream.lock)
+	stream.reassemblyQueue.maxMessage = a.maxIncomingMessage() // p2pcopy patch
 
 	if accept {
 		select {

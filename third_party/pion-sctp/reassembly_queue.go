@@ -6,6 +6,7 @@ package sctp
 import (
 	"errors"
 	"io"
+	"math"
 	"sort"
 	"sync/atomic"
 )
@@ -45,6 +46,7 @@ type chunkSet struct {
 	ssn    uint16 // used only with the ordered chunks
 	ppi    PayloadProtocolIdentifier
 	chunks []*chunkPayloadData
+	nBytes uint64 // user data in chunks (p2pcopy patch)
 }
 
 func newChunkSet(ssn uint16, ppi PayloadProtocolIdentifier) *chunkSet {
@@ -67,6 +69,7 @@ func (set *chunkSet) push(chunk *chunkPayloadData) bool {
 func (set *chunkSet) pushNoDuplicate(chunk *chunkPayloadData) bool {
 	// append and sort
 	set.chunks = append(set.chunks, chunk)
+	set.nBytes += uint64(len(chunk.userData))
 	sortChunksByTSN(set.chunks)
 
 	// Check if we now have a complete set
@@ -135,6 +138,7 @@ type chunkSetMID struct {
 	mid    uint32
 	ppi    PayloadProtocolIdentifier
 	chunks []*chunkPayloadData
+	nBytes uint64 // user data in chunks (p2pcopy patch)
 }
 
 func newChunkSetMID(mid uint32, ppi PayloadProtocolIdentifier) *chunkSetMID {
@@ -157,6 +161,7 @@ func (set *chunkSetMID) pushAndCheck(chunk *chunkPayloadData) (complete bool, ac
 	}
 
 	set.chunks = append(set.chunks, chunk)
+	set.nBytes += uint64(len(chunk.userData))
 	if chunk.beginningFragment {
 		set.ppi = chunk.payloadType
 	}
@@ -210,6 +215,10 @@ type reassemblyQueue struct {
 	useInterleaving bool
 	nBytes          uint64
 	maxEntries      uint32
+	// maxMessage bounds an incomplete message (0: no bound). p2pcopy patch: a message
+	// that fills the receive window and is still incomplete can never be delivered, and
+	// otherwise wedges the association.
+	maxMessage uint64
 }
 
 var (
@@ -359,7 +368,12 @@ func (r *reassemblyQueue) pushWithError(chunk *chunkPayloadData) (bool, error) {
 
 	atomic.AddUint64(&r.nBytes, uint64(len(chunk.userData)))
 
-	return cset.pushNoDuplicate(chunk), nil
+	complete := cset.pushNoDuplicate(chunk)
+	if !complete {
+		return false, r.checkMessageSize(cset.nBytes)
+	}
+
+	return complete, nil
 }
 
 func (r *reassemblyQueue) pushIData(chunk *chunkPayloadData) (bool, error) {
@@ -404,7 +418,7 @@ func (r *reassemblyQueue) pushUnorderedIData(chunk *chunkPayloadData) (bool, err
 		return true, nil
 	}
 
-	return false, nil
+	return false, r.checkMessageSize(cset.nBytes)
 }
 
 func (r *reassemblyQueue) pushOrderedIData(chunk *chunkPayloadData) (bool, error) {
@@ -431,8 +445,21 @@ func (r *reassemblyQueue) pushOrderedIData(chunk *chunkPayloadData) (bool, error
 	}
 
 	atomic.AddUint64(&r.nBytes, uint64(len(chunk.userData)))
+	if !complete {
+		return false, r.checkMessageSize(cset.nBytes)
+	}
 
 	return complete, nil
+}
+
+// checkMessageSize fails an incomplete message of n bytes so far that fills maxMessage.
+// (p2pcopy patch)
+func (r *reassemblyQueue) checkMessageSize(n uint64) error {
+	if r.maxMessage > 0 && n >= r.maxMessage {
+		return &MessageTooLargeError{Size: int(min(n, math.MaxInt32))}
+	}
+
+	return nil
 }
 
 func (r *reassemblyQueue) unorderedMIDEntryCount() int {

@@ -70,6 +70,7 @@ type Stream struct {
 	nextUnorderedMID    uint32
 	readNotifier        *sync.Cond
 	readErr             error
+	tooLarge            *MessageTooLargeError // p2pcopy patch
 	readTimeoutCancel   chan struct{}
 	writeDeadline       *deadline.Deadline
 	writeLock           sync.Mutex
@@ -141,8 +142,14 @@ func (s *Stream) ReadSCTP(payload []byte) (int, PayloadProtocolIdentifier, error
 	}()
 
 	for {
+		if s.tooLarge != nil { // p2pcopy patch
+			return 0, PayloadProtocolIdentifier(0), s.tooLarge
+		}
 		n, ppi, err := s.reassemblyQueue.read(payload)
-		if err == nil || errors.Is(err, io.ErrShortBuffer) {
+		if errors.Is(err, io.ErrShortBuffer) { // p2pcopy patch: say how large
+			return n, ppi, &MessageTooLargeError{Size: n, Complete: true}
+		}
+		if err == nil {
 			return n, ppi, err
 		}
 
@@ -208,6 +215,12 @@ func (s *Stream) handleData(pd *chunkPayloadData) error {
 
 	var readable bool
 	complete, err := s.reassemblyQueue.pushWithError(pd)
+	var tooLarge *MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		// p2pcopy patch: the reader learns why (the association is aborted next).
+		s.tooLarge = tooLarge
+		s.readNotifier.Broadcast()
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,82 @@
+package signal
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/sctp"
+	"github.com/pion/webrtc/v4"
+)
+
+// hostilePair connects a (which believes its peer takes messages of any size, as a sender
+// that edits its SDP does) to b, an ordinary peer.
+func hostilePair(t *testing.T) (a, b *Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := Config{NoSTUN: true, IncludeLoopback: true}
+	pa, pb := newTestPeer(t, cfg), newTestPeer(t, cfg)
+	offer := mustToken(t)(pa.Offer(ctx))
+	answer := mustToken(t)(pb.Answer(ctx, offer))
+	sdp := strings.Replace(answer.SDP(), "a=max-message-size:262144", "a=max-message-size:67108864", 1)
+	if sdp == answer.SDP() {
+		t.Fatal("no max-message-size in the rebuilt SDP")
+	}
+	if err := pa.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		t.Fatal(err)
+	}
+	bc := make(chan *Conn, 1)
+	go func() {
+		c, err := pb.Connect(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		bc <- c
+	}()
+	a, err := pa.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b = <-bc; b == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// TestOversizedMessageSaysHowLarge: a message larger than the reader's buffer fails the read
+// with its size; one larger than half the receive buffer, which could never be delivered
+// (it would fill the receive window: the reader waited forever), fails as soon as that
+// much of it arrived, with the association aborted, instead of wedging the connection.
+func TestOversizedMessageSaysHowLarge(t *testing.T) {
+	for _, c := range []struct {
+		size     int
+		complete bool
+	}{{MaxMessageSize + 1, true}, {20 << 20, false}} {
+		a, b := hostilePair(t)
+		go func() {
+			if err := a.WriteMsg(make([]byte, c.size)); err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}()
+		start := time.Now()
+		_, err := b.ReadMsg(make([]byte, MaxMessageSize))
+		var big *sctp.MessageTooLargeError
+		if !errors.As(err, &big) {
+			t.Fatalf("%d bytes: read returned %v, want a MessageTooLargeError", c.size, err)
+		}
+		if big.Complete != c.complete || (c.complete && big.Size != c.size) || (!c.complete && big.Size < sctpReceiveBuffer) {
+			t.Errorf("%d bytes: %+v", c.size, big)
+		}
+		if c.complete && !errors.Is(err, io.ErrShortBuffer) {
+			t.Errorf("%v does not match io.ErrShortBuffer", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%d bytes: the read returned after %v", c.size, d)
+		}
+	}
+}

@@ -353,3 +353,31 @@ func progressBytes(jsonLines string) int64 {
 	}
 	return last
 }
+
+// TestRefusalReachesSenderProcess: a receiver process that refuses ("already exists") exits
+// at once; the sender process still prints the receiver's reason with what to do, not
+// "connection to peer lost … (User Initiated Abort)". Ten runs: the X was lost in 5 of 5
+// runs of an independent check, and in about 1 of 5 here without the fix.
+func TestRefusalReachesSenderProcess(t *testing.T) {
+	bin := binary(t)
+	src := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(src, []byte("the sender's notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `p2pcopy: peer: "notes.txt" already exists on the receiving side, which did not allow replacing it; ` +
+		"ask your peer to move it away or to save into another folder (p2pcopy receive -o DIR), or to allow replacing it (--overwrite)"
+	for i := range 10 {
+		p := startPair(t, bin, []string{"--no-stun", src}, []string{"--no-stun", "-o", out})
+		sendCode, recvCode := exitCodeOf(p.sender.Wait()), exitCodeOf(p.receiver.Wait())
+		if recvCode != 1 || !strings.Contains(p.recvErr.String(), "notes.txt already exists in "+out) {
+			t.Errorf("run %d: receiver exit %d:\n%s", i, recvCode, p.recvErr.String())
+		}
+		if sendCode != 1 || !strings.Contains(p.sendErr.String(), want) {
+			t.Errorf("run %d: sender exit %d, want 1 and\n%s\ngot:\n%s", i, sendCode, want, p.sendErr.String())
+		}
+	}
+}

@@ -56,7 +56,7 @@ func Main(ctx context.Context, env *Env, args []string) int {
 		return exitOK
 	}
 	code := exitCode(ctx, env, err)
-	msg := oneLine(err.Error())
+	msg := oneLine(advice(err))
 	if code == exitInterrupted {
 		msg = "interrupted; run both commands again to continue (a partial transfer resumes where it stopped)"
 	}

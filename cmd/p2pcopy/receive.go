@@ -62,9 +62,10 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 	opts := transfer.ReceiveOptions{
 		Dir:       output,
 		Text:      textOutput(env),
-		Overwrite: overwrite,
-		App:       "p2pcopy/" + version,
-		OnEvent:   u.transferEvent,
+		Overwrite:   overwrite,
+		IdleTimeout: g.idleTimeout(),
+		App:         "p2pcopy/" + version,
+		OnEvent:     u.transferEvent,
 	}
 	tokenOut := env.Stdout
 	if output == "-" {

@@ -48,7 +48,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	pf.BoolVar(&g.noSTUN, "no-stun", false, "use no STUN server: local addresses only (same LAN)")
 	pf.StringArrayVar(&g.turn, "turn", nil, "TURN relay `turn:USER:PASS@HOST:PORT` for when no direct path exists (repeatable; turns: too; env P2PCOPY_TURN)")
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up connecting this long after the answer")
-	pf.DurationVar(&g.stall, "stall-timeout", signal.DefaultStallTimeout, "keep waiting this long for a peer that went silent mid-transfer (Wi-Fi blip) before giving up")
+	pf.DurationVar(&g.stall, "stall-timeout", signal.DefaultStallTimeout, "keep waiting this long for a peer that went silent (a Wi-Fi blip, a stuck program) before giving up")
 	pf.BoolVar(&g.json, "json", false, "print one JSON event per line on stderr instead of text (tokens still go to stdout)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only tokens and errors")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "also print the addresses used and timings")
@@ -110,3 +110,12 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f EB", f/1000)
 }
+
+// idleGrace is how much longer than --stall-timeout the transfer waits for a peer that is
+// connected but sends nothing, not even a keep-alive. When the network itself went quiet,
+// the connection's own watcher (no packet for --stall-timeout) gives up first and names
+// that cause; this one catches a peer whose network is fine but whose program is stuck.
+const idleGrace = 5 * time.Second
+
+// idleTimeout is the transfer's idle timeout (transfer.ReceiveOptions.IdleTimeout).
+func (g *globals) idleTimeout() time.Duration { return g.stall + idleGrace }

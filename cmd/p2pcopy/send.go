@@ -101,9 +101,10 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 	defer stopStall()
 	go u.watchStalls(stallCtx)
 	res, err := transfer.Send(ctx, conn, items, transfer.SendOptions{
-		ChunkSize: chunkSize,
-		App:       "p2pcopy/" + version,
-		OnEvent:   u.transferEvent,
+		ChunkSize:   chunkSize,
+		IdleTimeout: g.idleTimeout(),
+		App:         "p2pcopy/" + version,
+		OnEvent:     u.transferEvent,
 	})
 	_ = conn.Close()
 	if err != nil {

@@ -458,3 +458,42 @@ func TestFailureNamesNATCause(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalReachesSender: a receiver that refuses the transfer (a file of that name exists)
+// and then tears its whole connection down at once, as the CLI does, still gets its reason
+// to the sender, which otherwise saw only "connection to peer lost … (User Initiated Abort)".
+func TestRefusalReachesSender(t *testing.T) {
+	for i := range 3 {
+		snd, rcv := connectPair(t, loopbackConfig(), loopbackConfig(), false, 20*time.Second)
+		if snd.err != nil || rcv.err != nil {
+			t.Fatalf("connect: sender %v, receiver %v", snd.err, rcv.err)
+		}
+		src := filepath.Join(t.TempDir(), "a.txt")
+		writeRandom(t, src, 1000)
+		dst := t.TempDir()
+		writeRandom(t, filepath.Join(dst, "a.txt"), 10)
+		items, _, err := transfer.FileItems(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := transfer.Send(ctx, snd.conn, items, transfer.SendOptions{})
+			_ = snd.peer.Close()
+			errc <- err
+		}()
+		_, rerr := transfer.Receive(ctx, rcv.conn, transfer.ReceiveOptions{Dir: dst})
+		_ = rcv.peer.Close()
+		serr := <-errc
+		cancel()
+		var re, se *transfer.Error
+		if !errors.As(rerr, &re) || re.Code != transfer.CodeExists {
+			t.Fatalf("run %d: receiver: %v", i, rerr)
+		}
+		want := `"a.txt" already exists on the receiving side, which did not allow replacing it`
+		if !errors.As(serr, &se) || !se.Remote || se.Code != transfer.CodeExists || se.Message != want {
+			t.Errorf("run %d: the sender got %v, want the receiver's reason %q", i, serr, want)
+		}
+	}
+}

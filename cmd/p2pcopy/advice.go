@@ -1,0 +1,28 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/p2pcopy/p2pcopy/transfer"
+)
+
+// advice returns the message for err with what this user can do about it, where the library's
+// message says only what happened. The library reports a failure on the peer's side in the
+// peer's words (the peer may be a browser, which has no command-line flags), so the hint for
+// the person at this side is added here, as age's cmd adds hints to the library's errors.
+func advice(err error) string {
+	msg := err.Error()
+	var te *transfer.Error
+	if !errors.As(err, &te) || !te.Remote {
+		return msg
+	}
+	switch te.Code {
+	case transfer.CodeExists:
+		return msg + "; ask your peer to move it away or to save into another folder (p2pcopy receive -o DIR), or to allow replacing it (--overwrite)"
+	case transfer.CodeDiskFull:
+		return msg + "; ask your peer to free up space or to save elsewhere, then run both commands again to resume"
+	case transfer.CodeTimeout:
+		return msg + "; run both commands again to resume"
+	}
+	return msg
+}

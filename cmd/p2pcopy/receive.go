@@ -60,8 +60,8 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 	}
 	u := newUI(env, g)
 	opts := transfer.ReceiveOptions{
-		Dir:       output,
-		Text:      textOutput(env),
+		Dir:         output,
+		Text:        textOutput(env),
 		Overwrite:   overwrite,
 		IdleTimeout: g.idleTimeout(),
 		App:         "p2pcopy/" + version,

@@ -54,6 +54,8 @@ func pathProblem(p string) string {
 			return "it contains a control character"
 		case isBidiControl(r):
 			return "it contains a bidirectional text override"
+		case isInvisible(r):
+			return fmt.Sprintf("it contains the invisible character U+%04X", r)
 		}
 	}
 	for c := range strings.SplitSeq(p, "/") {
@@ -110,4 +112,15 @@ func isReservedName(c string) bool {
 		}
 	}
 	return false
+}
+
+// isInvisible reports format characters (category Cf) and line or paragraph separators, which
+// show as nothing and can make a name look like another one. The zero-width joiner and
+// non-joiner stay allowed: Persian and Indic names and emoji sequences need them, and they
+// neither hide nor reorder anything.
+func isInvisible(r rune) bool {
+	if r == '\u200c' || r == '\u200d' {
+		return false
+	}
+	return unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }

@@ -163,6 +163,12 @@ export function encodeManifest(entries, limit = MAX_MESSAGE_SIZE) {
 // Paths (§2.4): what a receiver refuses.
 
 function isControl(cp) { return cp < 0x20 || (cp >= 0x7f && cp < 0xa0); }
+// Format characters (Cf) and line/paragraph separators show as nothing; ZWNJ and ZWJ stay
+// allowed (Persian and Indic names, emoji sequences need them), as in Go.
+function isInvisible(cp) {
+  if (cp === 0x200c || cp === 0x200d) return false;
+  return /\p{Cf}/u.test(String.fromCodePoint(cp)) || cp === 0x2028 || cp === 0x2029;
+}
 function isBidi(cp) { return cp === 0x200e || cp === 0x200f || cp === 0x061c || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069); }
 function reserved(c) {
   let base = c;
@@ -181,6 +187,7 @@ export function pathProblem(p) {
     if (ch === '\\') return 'it contains a backslash';
     if (isControl(cp)) return 'it contains a control character';
     if (isBidi(cp)) return 'it contains a bidirectional text override';
+    if (isInvisible(cp)) return `it contains the invisible character U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
   }
   for (const c of p.split('/')) {
     if (c === '') return 'it contains an empty component';

@@ -44,10 +44,11 @@ test('manifests split as the Go encoder splits them', () => {
 });
 
 test('unsafe paths', () => {
-  for (const p of ['', '/etc/passwd', 'a/../b', './a', 'a//b', 'C:x', 'a\\b', 'NUL.txt', 'com1', 'a\u202eb', 'x\ny']) {
+  for (const p of ['', '/etc/passwd', 'a/../b', './a', 'a//b', 'C:x', 'a\\b', 'NUL.txt', 'com1', 'a\u202eb', 'x\ny', 'pay\u200bpal', '\ufeffa', 'a\u2028b']) {
     assert.notEqual(pathProblem(p), '', JSON.stringify(p));
   }
-  for (const p of ['a', 'dir/b.txt', 'Ünïcödé 文件', 'console.log']) assert.equal(pathProblem(p), '', p);
+  for (const p of ['a', 'dir/b.txt', 'Ünïcödé 文件', 'console.log', 'می\u200cخواهم', '👩\u200d💻']) assert.equal(pathProblem(p), '', p);
+  assert.equal(pathProblem('pay\u200bpal'), 'it contains the invisible character U+200B');
 });
 
 function memSinks(store) {

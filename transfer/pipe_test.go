@@ -108,14 +108,16 @@ func TestPipeLimits(t *testing.T) {
 	a, b := Pipe()
 	defer a.Close()
 	defer b.Close()
-	if err := a.WriteMsg(make([]byte, MaxMessageSize+1)); err == nil {
-		t.Error("a message over MaxMessageSize was accepted")
+	// A Pipe carries what a hostile peer may send (more than MaxMessageSize), up to its
+	// capacity.
+	if err := a.WriteMsg(make([]byte, pipeCapacity+1)); err == nil {
+		t.Error("a message over the capacity was accepted")
 	}
 	if err := a.WriteMsg([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.ReadMsg(make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) {
-		t.Errorf("short buffer: got %v", err)
+	if n, err := b.ReadMsg(make([]byte, 2)); !errors.Is(err, io.ErrShortBuffer) || n != 5 {
+		t.Errorf("short buffer: got %d, %v; want the message's size 5 and io.ErrShortBuffer", n, err)
 	}
 	// Empty messages are messages too.
 	a.WriteMsg(nil)

@@ -75,7 +75,9 @@ func TestOversizedMessageSaysHowLarge(t *testing.T) {
 		if c.complete && !errors.Is(err, io.ErrShortBuffer) {
 			t.Errorf("%v does not match io.ErrShortBuffer", err)
 		}
-		if d := time.Since(start); d > 5*time.Second {
+		// Unpatched, the second read never returned; the bound is loose for -race and busy
+		// machines (about 0.5 s here, 13 s under -race).
+		if d := time.Since(start); d > time.Minute {
 			t.Errorf("%d bytes: the read returned after %v", c.size, d)
 		}
 	}

@@ -120,7 +120,7 @@ func TestSilentSender(t *testing.T) {
 				time.Sleep(3 * idle) // keep the connection open, silent
 			})
 			wantError(t, "recv", err, CodeTimeout, false, strings.Replace(c.msg, "1s", idle.String(), 1))
-			if d := time.Since(start); d > 3*idle+5*time.Second {
+			if d := time.Since(start); d > 3*idle+20*time.Second { // loose for busy machines
 				t.Errorf("gave up after %v", d)
 			}
 			if got := tree(t, dst); strings.Join(got, ",") != strings.Join(c.left, ",") {
@@ -200,7 +200,7 @@ func TestOversizedMessage(t *testing.T) {
 		if x == nil || x.Message != msg {
 			t.Errorf("X %+v", x)
 		}
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 10*time.Second { // milliseconds here; loose for busy machines
 			t.Errorf("%d bytes: ended after %v", size, d)
 		}
 	}

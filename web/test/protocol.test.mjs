@@ -149,7 +149,7 @@ test('keep-alives keep a slow peer alive, and a silent one is given up', async (
   ]);
   assert.equal(r[0].reason.code, 'timeout');
   assert.equal(r[0].reason.message, 'your peer went silent: nothing arrived from it for 200ms, not even a keep-alive (its p2pcopy may be stuck or its computer asleep)');
-  assert.ok(Date.now() - t0 < 2000, `gave up after ${Date.now() - t0} ms`);
+  assert.ok(Date.now() - t0 < 10000, `gave up after ${Date.now() - t0} ms`); // loose for busy machines
 });
 
 test('a message over the size limit ends the transfer naming both sizes', async () => {

@@ -57,7 +57,7 @@ func TestDiskFull(t *testing.T) {
 
 	// a. The free-space check refuses it; nothing is written.
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dir})
-	msg := "not enough free space in " + dir + ": need 10.5 MB, 4.2 MB free; free up space or choose another directory with -o"
+	msg := "not enough free space in " + dir + ": need 10.5 MB, 4.2 MB free"
 	wantError(t, "recv", o.recvErr, CodeDiskFull, false, msg)
 	wantError(t, "send", o.sendErr, CodeDiskFull, true, "the receiving side has not enough free space: the transfer needs 10.5 MB")
 	if got := tree(t, dir); len(got) != 0 {

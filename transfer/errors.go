@@ -32,12 +32,31 @@ type Error struct {
 	Message string // a complete sentence for the user, without the "peer: " prefix
 	Remote  bool   // the peer reported this failure with an X message
 
+	// Fix says what the user at this side can do, for the CLI or the page to word in its own
+	// terms (flags, buttons); Message says only what happened.
+	Fix Fix
+
 	// peer is what the peer is told in X when Message carries local details (the output
 	// directory, an OS error, this side's command-line advice) that the peer must not
 	// learn or cannot use; "" means Message.
 	peer string
 	err  error // the underlying cause, if any (for errors.Is/As)
 }
+
+// Fix names what the user at the side that got an error can do about it.
+type Fix int
+
+const (
+	FixNone Fix = iota
+	// FixReplaceOrElsewhere: allow replacing the existing file(s), or save elsewhere.
+	FixReplaceOrElsewhere
+	// FixMoveOrElsewhere: move the thing in the way, or save elsewhere.
+	FixMoveOrElsewhere
+	// FixFreeSpace: free up space, or save elsewhere.
+	FixFreeSpace
+	// FixOneOutput: standard output takes a single file: save into a directory instead.
+	FixOneOutput
+)
 
 // Error returns the message; messages the peer reported are prefixed with "peer: ".
 func (e *Error) Error() string {
@@ -58,6 +77,12 @@ func newError(code, format string, args ...any) *Error {
 // protocolError is an error about what the peer sent.
 func protocolError(format string, args ...any) *Error {
 	return newError(CodeProtocol, format, args...)
+}
+
+// fix sets what this side's user can do about e and returns e.
+func (e *Error) fix(f Fix) *Error {
+	e.Fix = f
+	return e
 }
 
 // tellPeer sets what the peer is told about e and returns e.

@@ -297,7 +297,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("link/keep.txt", 4))
 			},
 			code: CodeUnsafePath,
-			msg:  "link in DST is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory",
+			msg:  "link in DST is a symbolic link; files are never written through symbolic links",
 			peer: `"link" is a symbolic link on the receiving side, which never writes through one`,
 			left: []string{"link -> ../outside"},
 		},
@@ -312,7 +312,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(wireEntry{Path: "a", Kind: KindDir}, wireEntry{Path: "a/b", Kind: KindDir}, file("a/b/c/x", 1))
 			},
 			code: CodeUnsafePath,
-			msg:  "a/b/c in DST is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory",
+			msg:  "a/b/c in DST is a symbolic link; files are never written through symbolic links",
 			peer: `"a/b/c" is a symbolic link on the receiving side, which never writes through one`,
 			left: []string{"a/", "a/b/", "a/b/c -> ../../../outside"},
 		},
@@ -325,7 +325,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("keep.txt", 4))
 			},
 			code: CodeExists,
-			msg:  "keep.txt already exists in DST; use --overwrite to replace it, or -o to choose another directory",
+			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			left: []string{"keep.txt -> ../outside/keep.txt"},
 		},
@@ -337,7 +337,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("a", 9))
 			},
 			code: CodeExists,
-			msg:  "a.p2pcopy-part exists in DST and is not a regular file; remove it or use -o to choose another directory",
+			msg:  "a.p2pcopy-part exists in DST and is not a regular file",
 			peer: `the partial file of "a" on the receiving side is not a regular file`,
 			left: []string{"a.p2pcopy-part -> ../outside/keep.txt"},
 		},
@@ -374,7 +374,7 @@ func TestHostileSender(t *testing.T) {
 				p.send('P', proofMsg{Proofs: []proof{{I: 0, Offset: 4, SHA256: sum("evil")}}})
 			},
 			code: CodeExists,
-			msg:  "keep.txt already exists in DST; use --overwrite to replace it, or -o to choose another directory",
+			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			left: []string{"keep.txt=same"},
 		},
@@ -391,7 +391,7 @@ func TestHostileSender(t *testing.T) {
 				p.send('E', "{}")
 			},
 			code: CodeExists,
-			msg:  "keep.txt already exists in DST; use --overwrite to replace it, or -o to choose another directory",
+			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			// Verified, but not wanted without --overwrite: kept as a partial file, so that
 			// a run with --overwrite resumes at its end.

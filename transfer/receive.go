@@ -378,7 +378,7 @@ func (r *receiver) resumeHandshake() error {
 
 // existsError refuses to replace the existing file path.
 func (r *receiver) existsError(path string) *Error {
-	return newError(CodeExists, "%s already exists in %s; use --overwrite to replace it, or -o to choose another directory", path, r.dirName()).
+	return newError(CodeExists, "%s already exists in %s", path, r.dirName()).fix(FixReplaceOrElsewhere).
 		tellPeer("%s already exists on the receiving side, which did not allow replacing it", quote(path))
 }
 

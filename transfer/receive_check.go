@@ -51,7 +51,7 @@ func (r *receiver) check() error {
 		}
 	}
 	if outputs > 1 {
-		return newError(CodeRejected, "the peer sends %d files, but -o - writes a single file to standard output; choose a directory with -o instead", outputs).
+		return newError(CodeRejected, "the peer sends %d files, but standard output takes a single file", outputs).fix(FixOneOutput).
 			tellPeer("the receiver writes to its standard output, which takes a single file, and this transfer has %d", outputs)
 	}
 	if r.root == nil {
@@ -88,7 +88,7 @@ func (r *receiver) check() error {
 		if len(existing) == 1 {
 			return r.existsError(existing[0])
 		}
-		return newError(CodeExists, "%s and %d other files already exist in %s; use --overwrite to replace them, or -o to choose another directory", existing[0], len(existing)-1, r.dirName()).
+		return newError(CodeExists, "%s and %d other files already exist in %s", existing[0], len(existing)-1, r.dirName()).fix(FixReplaceOrElsewhere).
 			tellPeer("%s and %d other files already exist on the receiving side, which did not allow replacing them", quote(existing[0]), len(existing)-1)
 	}
 	r.chooseOffers()
@@ -152,7 +152,7 @@ func (r *receiver) checkFinal(p *planned, dirs map[string]dirState, existing *[]
 		p.exists = true
 		dirs[p.Path] = dirExists
 	case fi.IsDir():
-		return newError(CodeExists, "%s already exists in %s as a directory; move it away or use -o to choose another directory", p.Path, r.dirName()).
+		return newError(CodeExists, "%s already exists in %s as a directory", p.Path, r.dirName()).fix(FixMoveOrElsewhere).
 			tellPeer("%s already exists on the receiving side as a directory", quote(p.Path))
 	case p.Kind == KindFile && fi.Mode().IsRegular() && fi.Size() == p.Size:
 		// Probably received by an earlier run that was interrupted later: offered in A as
@@ -173,7 +173,7 @@ func (r *receiver) checkPart(p *planned) error {
 	case err != nil:
 		return r.lookError(filepath.ToSlash(p.part), err)
 	case !fi.Mode().IsRegular():
-		return newError(CodeExists, "%s exists in %s and is not a regular file; remove it or use -o to choose another directory", filepath.ToSlash(p.part), r.dirName()).
+		return newError(CodeExists, "%s exists in %s and is not a regular file", filepath.ToSlash(p.part), r.dirName()).fix(FixMoveOrElsewhere).
 			tellPeer("the partial file of %s on the receiving side is not a regular file", quote(p.Path))
 	case p.Kind == KindFile && !p.complete: // the final name takes precedence over a partial file
 		p.partSize = min(fi.Size(), p.Size)
@@ -260,7 +260,7 @@ func (r *receiver) checkSpace() error {
 	if err != nil || avail < 0 || need <= avail {
 		return nil // unknown free space: find out while writing
 	}
-	return newError(CodeDiskFull, "not enough free space in %s: need %s, %s free; free up space or choose another directory with -o", r.dirName(), formatBytes(need), formatBytes(avail)).
+	return newError(CodeDiskFull, "not enough free space in %s: need %s, %s free", r.dirName(), formatBytes(need), formatBytes(avail)).fix(FixFreeSpace).
 		tellPeer("the receiving side has not enough free space: the transfer needs %s", formatBytes(need))
 }
 
@@ -272,12 +272,12 @@ func (r *receiver) lookError(path string, err error) *Error {
 
 // symlinkError refuses to write through the symbolic link path.
 func (r *receiver) symlinkError(path string) *Error {
-	return newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory", path, r.dirName()).
+	return newError(CodeUnsafePath, "%s in %s is a symbolic link; files are never written through symbolic links", path, r.dirName()).fix(FixMoveOrElsewhere).
 		tellPeer("%s is a symbolic link on the receiving side, which never writes through one", quote(path))
 }
 
 // notDirError refuses to write into path, which is not a directory.
 func (r *receiver) notDirError(path string) *Error {
-	return newError(CodeExists, "%s already exists in %s and is not a directory; move it away or use -o to choose another directory", path, r.dirName()).
+	return newError(CodeExists, "%s already exists in %s and is not a directory", path, r.dirName()).fix(FixMoveOrElsewhere).
 		tellPeer("%s already exists on the receiving side and is not a directory", quote(path))
 }

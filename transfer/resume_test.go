@@ -108,7 +108,7 @@ func TestResumeCompleteMismatch(t *testing.T) {
 	items := fileItems(t, filepath.Join(src, "photos"))
 
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
-	msg := "photos/a.jpg already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
+	msg := "photos/a.jpg already exists in " + dst
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
 	wantError(t, "send", o.sendErr, CodeExists, true, `"photos/a.jpg" already exists on the receiving side, which did not allow replacing it`)
 	if got, want := tree(t, dst), []string{"photos/", "photos/a.jpg.p2pcopy-part=xx", "photos/a.jpg=old a"}; !slices.Equal(got, want) {
@@ -184,7 +184,7 @@ func TestResumeManyComplete(t *testing.T) {
 	// The smallest file is not offered: it is received again, found different, refused.
 	writeFile(t, filepath.Join(dst, "many/f0000"), []byte("!"))
 	o, _ = run(ReceiveOptions{Dir: dst})
-	msg := "many/f0000 already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
+	msg := "many/f0000 already exists in " + dst
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
 	wantError(t, "send", o.sendErr, CodeExists, true, `"many/f0000" already exists on the receiving side, which did not allow replacing it`)
 	if b, _ := os.ReadFile(filepath.Join(dst, "many/f0000")); string(b) != "!" {

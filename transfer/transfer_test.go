@@ -253,7 +253,7 @@ func TestStdoutRefusesSeveralFiles(t *testing.T) {
 	writeFile(t, filepath.Join(src, "d/b"), []byte("b"))
 	var out syncBuffer
 	o := transfer(t, fileItems(t, filepath.Join(src, "d")), SendOptions{}, ReceiveOptions{Stdout: &out})
-	msg := "the peer sends 2 files, but -o - writes a single file to standard output; choose a directory with -o instead"
+	msg := "the peer sends 2 files, but standard output takes a single file"
 	wantError(t, "recv", o.recvErr, CodeRejected, false, msg)
 	wantError(t, "send", o.sendErr, CodeRejected, true, "the receiver writes to its standard output, which takes a single file, and this transfer has 2")
 	if out.String() != "" {
@@ -325,8 +325,11 @@ func TestOverwrite(t *testing.T) {
 	items := fileItems(t, filepath.Join(src, "photos"))
 
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
-	msg := "photos/a.jpg already exists in " + dst + "; use --overwrite to replace it, or -o to choose another directory"
+	msg := "photos/a.jpg already exists in " + dst
 	wantError(t, "recv", o.recvErr, CodeExists, false, msg)
+	if e := o.recvErr.(*Error); e.Fix != FixReplaceOrElsewhere {
+		t.Errorf("Fix = %v, want FixReplaceOrElsewhere: the CLI words it as --overwrite or -o", e.Fix)
+	}
 	wantError(t, "send", o.sendErr, CodeExists, true, `"photos/a.jpg" already exists on the receiving side, which did not allow replacing it`)
 	if got := tree(t, dst); fmt.Sprint(got) != "[photos/ photos/a.jpg=older a]" {
 		t.Errorf("something was written: %q", got)
@@ -335,7 +338,7 @@ func TestOverwrite(t *testing.T) {
 	writeFile(t, filepath.Join(dst, "photos/b.jpg"), []byte("older b"))
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst})
 	wantError(t, "recv", o.recvErr, CodeExists, false, "photos/a.jpg and 1 other files already exist in "+dst+
-		"; use --overwrite to replace them, or -o to choose another directory")
+		"")
 
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst, Overwrite: true})
 	o.mustSucceed(t)
@@ -346,13 +349,13 @@ func TestOverwrite(t *testing.T) {
 	os.MkdirAll(filepath.Join(dst2, "photos/a.jpg"), 0o755)
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst2, Overwrite: true})
 	wantError(t, "recv", o.recvErr, CodeExists, false, "photos/a.jpg already exists in "+dst2+
-		" as a directory; move it away or use -o to choose another directory")
+		" as a directory")
 	// Nor a file by a directory.
 	dst3 := t.TempDir()
 	writeFile(t, filepath.Join(dst3, "photos"), []byte("x"))
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dst3, Overwrite: true})
 	wantError(t, "recv", o.recvErr, CodeExists, false, "photos already exists in "+dst3+
-		" and is not a directory; move it away or use -o to choose another directory")
+		" and is not a directory")
 }
 
 func TestMergeIntoExistingDirectory(t *testing.T) {
@@ -387,7 +390,7 @@ func TestSymlinkInDir(t *testing.T) {
 	// Writing into a directory that is a symlink is refused.
 	o := transfer(t, fileItems(t, filepath.Join(src, "photos")), SendOptions{}, ReceiveOptions{Dir: dst, Overwrite: true})
 	wantError(t, "recv", o.recvErr, CodeUnsafePath, false, "photos in "+dst+
-		" is a symbolic link; files are never written through symbolic links: remove it or use -o to choose another directory")
+		" is a symbolic link; files are never written through symbolic links")
 	wantError(t, "send", o.sendErr, CodeUnsafePath, true, "")
 
 	// A file whose final name is a symlink: refused without Overwrite…
@@ -411,7 +414,7 @@ func TestSymlinkInDir(t *testing.T) {
 	writeFile(t, filepath.Join(src, "other.txt"), []byte("evil"))
 	o = transfer(t, fileItems(t, filepath.Join(src, "other.txt")), SendOptions{}, ReceiveOptions{Dir: dst})
 	wantError(t, "recv", o.recvErr, CodeExists, false, "other.txt.p2pcopy-part exists in "+dst+
-		" and is not a regular file; remove it or use -o to choose another directory")
+		" and is not a regular file")
 	if b, _ := os.ReadFile(filepath.Join(outside, "victim.txt")); string(b) != "precious" {
 		t.Fatal("the symlink's target was overwritten")
 	}
@@ -504,7 +507,7 @@ func TestFreeSpace(t *testing.T) {
 		return 3100, nil
 	}
 	o := transfer(t, fileItems(t, filepath.Join(src, "a")), SendOptions{}, ReceiveOptions{Dir: dst, FreeSpace: free})
-	msg := "not enough free space in " + dst + ": need 15.0 kB, 3.1 kB free; free up space or choose another directory with -o"
+	msg := "not enough free space in " + dst + ": need 15.0 kB, 3.1 kB free"
 	wantError(t, "recv", o.recvErr, CodeDiskFull, false, msg)
 	wantError(t, "send", o.sendErr, CodeDiskFull, true, "the receiving side has not enough free space: the transfer needs 15.0 kB")
 

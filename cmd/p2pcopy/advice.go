@@ -13,8 +13,11 @@ import (
 func advice(err error) string {
 	msg := err.Error()
 	var te *transfer.Error
-	if !errors.As(err, &te) || !te.Remote {
+	if !errors.As(err, &te) {
 		return msg
+	}
+	if !te.Remote {
+		return msg + fixHint(te.Fix)
 	}
 	switch te.Code {
 	case transfer.CodeExists:
@@ -25,4 +28,19 @@ func advice(err error) string {
 		return msg + "; run both commands again to resume"
 	}
 	return msg
+}
+
+// fixHint words a transfer.Fix for the person at this terminal.
+func fixHint(f transfer.Fix) string {
+	switch f {
+	case transfer.FixReplaceOrElsewhere:
+		return "; use --overwrite to replace, or -o to choose another directory"
+	case transfer.FixMoveOrElsewhere:
+		return "; move it away, or use -o to choose another directory"
+	case transfer.FixFreeSpace:
+		return "; free up space, or use -o to choose another directory"
+	case transfer.FixOneOutput:
+		return "; -o - writes a single file to standard output: choose a directory with -o instead"
+	}
+	return ""
 }

@@ -226,7 +226,7 @@ func trimCandidates(cs []Candidate, max int) []Candidate {
 }
 
 // ConnectError is returned when no connection could be made; its message says what was tried and
-// what to do.
+// what is known of why. What to do (flags to try) is the user interface's to say, from the fields.
 type ConnectError struct {
 	What  string // what happened: "the connection attempt failed", "no connection within the time limit"
 	Tried string // the addresses of both sides
@@ -243,21 +243,15 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
-	const fix = "run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"
-	const network = "check that no firewall blocks UDP; across the internet, both sides may be behind strict NATs: " + fix
-	msg := fmt.Sprintf("could not connect to your peer: %s (%s). ", e.What, e.Tried)
+	msg := fmt.Sprintf("could not connect to your peer: %s (%s)", e.What, e.Tried)
 	switch {
 	case e.Cause != "":
 		// The NATs the tokens name drop the other side's packets: silence is expected there.
-		return msg + e.Cause + ": " + fix
-	case e.PeerSilent && e.Offered:
-		return msg + "Your peer never reached you: is their p2pcopy still running (it gives up --timeout, " +
-			"30s by default, after printing its answer)? If it is, on the same network " + network
+		return msg + ". " + e.Cause
 	case e.PeerSilent:
-		return msg + "Your peer never reached you: is their p2pcopy still running (it waits for your answer), " +
-			"and did they paste your answer? If they did, on the same network " + network
+		return msg + ". Your peer never reached you"
 	}
-	return msg + "On the same network, " + network
+	return msg
 }
 
 // NATCause explains a failed connection from what each side's NAT check found (the SymmetricNAT

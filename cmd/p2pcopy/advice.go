@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/p2pcopy/p2pcopy/signal"
 	"github.com/p2pcopy/p2pcopy/transfer"
 )
 
@@ -12,6 +14,10 @@ import (
 // the person at this side is added here, as age's cmd adds hints to the library's errors.
 func advice(err error) string {
 	msg := err.Error()
+	var ce *signal.ConnectError
+	if errors.As(err, &ce) {
+		return connectAdvice(ce)
+	}
 	var te *transfer.Error
 	if !errors.As(err, &te) {
 		return msg
@@ -28,6 +34,26 @@ func advice(err error) string {
 		return msg + "; run both commands again to resume"
 	}
 	return msg
+}
+
+// connectAdvice explains a failed connection with what to try, most likely first: a peer that
+// never reached us is probably gone (or never took our answer); packets that came without a
+// working path point at a firewall or strict NATs, which a TURN relay gets around.
+func connectAdvice(e *signal.ConnectError) string {
+	const fix = "run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"
+	const network = "check that no firewall blocks UDP; across the internet, both sides may be behind strict NATs: " + fix
+	msg := fmt.Sprintf("could not connect to your peer: %s (%s). ", e.What, e.Tried)
+	switch {
+	case e.Cause != "":
+		return msg + e.Cause + ": " + fix
+	case e.PeerSilent && e.Offered:
+		return msg + "Your peer never reached you: is their p2pcopy still running (it gives up --timeout, " +
+			"30s by default, after printing its answer)? If it is, on the same network " + network
+	case e.PeerSilent:
+		return msg + "Your peer never reached you: is their p2pcopy still running (it waits for your answer), " +
+			"and did they paste your answer? If they did, on the same network " + network
+	}
+	return msg + "On the same network, " + network
 }
 
 // fixHint words a transfer.Fix for the person at this terminal.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/p2pcopy/p2pcopy/signal"
 	"github.com/p2pcopy/p2pcopy/transfer"
 )
 
@@ -29,6 +30,12 @@ func TestAdvice(t *testing.T) {
 			"peer: the receiving side ran out of disk space; ask your peer to free up space or to save elsewhere, then run both commands again to resume"},
 		{&transfer.Error{Code: transfer.CodeVerify, Message: "a.txt failed verification"}, "a.txt failed verification"},
 		{errors.New("plain"), "plain"},
+		{&signal.ConnectError{What: "the connection attempt failed", Tried: "tried …"},
+			"could not connect to your peer: the connection attempt failed (tried …). On the same network, check that no firewall blocks UDP; " +
+				"across the internet, both sides may be behind strict NATs: run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"},
+		{&signal.ConnectError{What: "the connection attempt failed", Tried: "tried …", Cause: "Both sides are behind NATs that change ports per destination (symmetric), so no direct path exists"},
+			"could not connect to your peer: the connection attempt failed (tried …). Both sides are behind NATs that change ports per destination (symmetric), " +
+				"so no direct path exists: run both commands again with --turn turn:USER:PASS@HOST:PORT on either side"},
 	} {
 		if got := advice(c.err); got != c.want {
 			t.Errorf("advice(%v):\n got %s\nwant %s", c.err, got, c.want)

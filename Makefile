@@ -21,6 +21,8 @@ build:
 test: lint
 	# Upstream's tests of the patched pion/sctp (third_party/pion-sctp/P2PCOPY-PATCH.md).
 	cd third_party/pion-sctp && $(GO) test -count=1 -timeout 10m ./...
+	# Upstream's tests of the patched pion/dtls (third_party/pion-dtls/P2PCOPY-PATCH.md).
+	cd third_party/pion-dtls && $(GO) test -count=1 -timeout 10m ./...
 	# The race detector on the packages with concurrency, and the CLI's in-process tests.
 	$(GO) test -race -count=1 -timeout 20m ./transfer ./signal ./internal/session
 	$(GO) test -race -count=1 -timeout 10m ./cmd/p2pcopy -run '^(TestScripts|TestOwnTokenPastedBack|TestAnswerRace|TestStallDisplay|TestNamesShownEscaped)$$'

@@ -45,3 +45,5 @@ require (
 )
 
 replace github.com/pion/sctp => ./third_party/pion-sctp
+
+replace github.com/pion/dtls/v3 => ./third_party/pion-dtls

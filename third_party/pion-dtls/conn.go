@@ -24,7 +24,6 @@ import (
 	"github.com/pion/dtls/v3/pkg/protocol/recordlayer"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/deadline"
-	"github.com/pion/transport/v5/netctx"
 	"github.com/pion/transport/v5/replaydetector"
 )
 
@@ -62,11 +61,11 @@ type recvHandshakeState struct {
 
 // Conn represents a DTLS connection.
 type Conn struct {
-	lock           sync.RWMutex      // Internal lock (must not be public)
-	nextConn       netctx.PacketConn // Embedded Conn, typically a udpconn we read/write from
-	fragmentBuffer *fragmentBuffer   // out-of-order and missing fragment handling
-	handshakeCache *handshakeCache   // caching of handshake messages for verifyData generation
-	decrypted      chan any          // Decrypted Application Data or error, pull by calling `Read`
+	lock           sync.RWMutex    // Internal lock (must not be public)
+	nextConn       *packetConn     // Embedded Conn, typically a udpconn we read/write from
+	fragmentBuffer *fragmentBuffer // out-of-order and missing fragment handling
+	handshakeCache *handshakeCache // caching of handshake messages for verifyData generation
+	decrypted      chan any        // Decrypted Application Data or error, pull by calling `Read`
 	rAddr          net.Addr
 	state          State // Internal state
 
@@ -237,7 +236,7 @@ func createConn(
 
 	conn := &Conn{
 		rAddr:                   rAddr,
-		nextConn:                netctx.NewPacketConn(nextConn),
+		nextConn:                newPacketConn(nextConn),
 		handshakeConfig:         handshakeConfig,
 		fragmentBuffer:          newFragmentBuffer(),
 		handshakeCache:          newHandshakeCache(),
@@ -481,10 +480,9 @@ func (c *Conn) Write(payload []byte) (int, error) {
 		return 0, err
 	}
 
-	ctx, cancel := c.contextWithClose(c.writeDeadline.Context())
-	defer cancel()
-
-	return len(payload), c.writePackets(ctx, []*packet{
+	// p2pcopy patch: the write gives up when the conn is closed or the write deadline passes,
+	// as upstream's contextWithClose did, without a goroutine per call.
+	return len(payload), c.writePacketsUntil(c.closed.Context(), c.writeDeadline.Context(), []*packet{
 		{
 			record: &recordlayer.RecordLayer{
 				Header: recordlayer.Header{
@@ -551,6 +549,11 @@ func (c *Conn) RemoteSRTPMasterKeyIdentifier() ([]byte, bool) {
 }
 
 func (c *Conn) writePackets(ctx context.Context, pkts []*packet) error {
+	return c.writePacketsUntil(ctx, nil, pkts)
+}
+
+// writePacketsUntil writes pkts, giving up once ctx1 or ctx2 (which may be nil) ends.
+func (c *Conn) writePacketsUntil(ctx1, ctx2 context.Context, pkts []*packet) error {
 	c.writeLock.Lock()
 	defer c.writeLock.Unlock()
 
@@ -560,7 +563,7 @@ func (c *Conn) writePackets(ctx context.Context, pkts []*packet) error {
 	}
 
 	for _, compactedRawPacket := range compactedRawPackets {
-		if _, err = c.nextConn.WriteToContext(ctx, compactedRawPacket, rAddr); err != nil {
+		if _, err = c.nextConn.writeTo(compactedRawPacket, rAddr, ctx1, ctx2); err != nil {
 			if errors.Is(err, context.Canceled) && c.isConnectionClosed() {
 				return ErrConnClosed
 			}
@@ -628,68 +631,6 @@ func (c *Conn) cacheHandshakePacket(pkt *packet, dtlsHandshake *handshake.Handsh
 		dtlsHandshake.Header.Type,
 		c.state.isClient,
 	)
-}
-
-type closeContext struct {
-	context.Context //nolint:containedctx
-	done            chan struct{}
-	errMu           sync.RWMutex
-	err             error
-	doneOnce        sync.Once
-}
-
-func (c *closeContext) Done() <-chan struct{} {
-	return c.done
-}
-
-func (c *closeContext) Err() error {
-	c.errMu.RLock()
-	err := c.err
-	c.errMu.RUnlock()
-	if err != nil {
-		return err
-	}
-
-	return context.Cause(c.Context)
-}
-
-func (c *closeContext) close(err error) {
-	c.doneOnce.Do(func() {
-		c.errMu.Lock()
-		c.err = err
-		c.errMu.Unlock()
-		close(c.done)
-	})
-}
-
-func (c *Conn) contextWithClose(ctx context.Context) (context.Context, context.CancelFunc) {
-	closeCtx := &closeContext{
-		Context: ctx,
-		done:    make(chan struct{}),
-	}
-	stop := make(chan struct{})
-	go func() {
-		select {
-		case <-c.closed.Done():
-			closeCtx.close(context.Canceled)
-		case <-ctx.Done():
-			err := context.Cause(ctx)
-			if err == nil {
-				err = context.DeadlineExceeded
-			}
-			closeCtx.close(err)
-		case <-stop:
-		}
-	}()
-
-	var stopOnce sync.Once
-	cancel := func() {
-		stopOnce.Do(func() {
-			close(stop)
-		})
-	}
-
-	return closeCtx, cancel
 }
 
 func (c *Conn) compactRawPackets(rawPackets [][]byte) [][]byte {

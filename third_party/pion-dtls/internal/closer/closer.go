@@ -44,6 +44,11 @@ func (c *Closer) Err() error {
 	return c.ctx.Err()
 }
 
+// Context returns a context that is canceled by Close (p2pcopy patch).
+func (c *Closer) Context() context.Context {
+	return c.ctx
+}
+
 // Close sends a signal to trigger the ctx done channel.
 func (c *Closer) Close() {
 	c.closeFunc()

@@ -289,8 +289,9 @@ func TestThroughNATs(t *testing.T) {
 				if !errors.As(snd.err, &ce) && !errors.As(rcv.err, &ce) {
 					t.Fatalf("expected a connect error, got sender %v, receiver %v", snd.err, rcv.err)
 				}
-				if !strings.Contains(ce.Error(), "--turn") {
-					t.Fatalf("connect error does not point at --turn: %v", ce)
+				// The CLI words every connect error with the --turn advice (cmd/p2pcopy advice.go).
+				if !strings.HasPrefix(ce.Error(), "could not connect to your peer: ") {
+					t.Fatalf("connect error %q", ce)
 				}
 				return
 			}
@@ -452,48 +453,9 @@ func TestFailureNamesNATCause(t *testing.T) {
 		if !errors.As(err, &ce) {
 			t.Fatalf("%s: want a connect error, got %v", who, err)
 		}
-		want := "Both sides are behind NATs that change ports per destination (symmetric), so no direct path exists: run both commands again with --turn"
-		if !strings.Contains(ce.Error(), want) {
+		want := "Both sides are behind NATs that change ports per destination (symmetric), so no direct path exists"
+		if ce.Cause != want || !strings.HasSuffix(ce.Error(), want) {
 			t.Errorf("%s: %q does not contain %q", who, ce.Error(), want)
-		}
-	}
-}
-
-// TestRefusalReachesSender: a receiver that refuses the transfer (a file of that name exists)
-// and then tears its whole connection down at once, as the CLI does, still gets its reason
-// to the sender, which otherwise saw only "connection to peer lost … (User Initiated Abort)".
-func TestRefusalReachesSender(t *testing.T) {
-	for i := range 3 {
-		snd, rcv := connectPair(t, loopbackConfig(), loopbackConfig(), false, 20*time.Second)
-		if snd.err != nil || rcv.err != nil {
-			t.Fatalf("connect: sender %v, receiver %v", snd.err, rcv.err)
-		}
-		src := filepath.Join(t.TempDir(), "a.txt")
-		writeRandom(t, src, 1000)
-		dst := t.TempDir()
-		writeRandom(t, filepath.Join(dst, "a.txt"), 10)
-		items, _, err := transfer.FileItems(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		errc := make(chan error, 1)
-		go func() {
-			_, err := transfer.Send(ctx, snd.conn, items, transfer.SendOptions{})
-			_ = snd.peer.Close()
-			errc <- err
-		}()
-		_, rerr := transfer.Receive(ctx, rcv.conn, transfer.ReceiveOptions{Dir: dst})
-		_ = rcv.peer.Close()
-		serr := <-errc
-		cancel()
-		var re, se *transfer.Error
-		if !errors.As(rerr, &re) || re.Code != transfer.CodeExists {
-			t.Fatalf("run %d: receiver: %v", i, rerr)
-		}
-		want := `"a.txt" already exists on the receiving side, which did not allow replacing it`
-		if !errors.As(serr, &se) || !se.Remote || se.Code != transfer.CodeExists || se.Message != want {
-			t.Errorf("run %d: the sender got %v, want the receiver's reason %q", i, serr, want)
 		}
 	}
 }

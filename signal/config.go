@@ -127,7 +127,7 @@ func ParseSTUN(s string) (string, error) {
 // ParseTURN parses "turn:USER:PASS@HOST:PORT[?transport=udp|tcp]" (or turns:) into an ICE server.
 func ParseTURN(s string) (webrtc.ICEServer, error) {
 	s = strings.TrimSpace(s)
-	usage := fmt.Errorf("bad TURN server %q: write it as turn:USER:PASS@HOST:PORT (or turns:..., add ?transport=tcp for TCP)", s)
+	usage := fmt.Errorf("bad TURN server %q: write it as turn:USER:PASS@HOST:PORT (or turns:..., add ?transport=tcp for TCP)", redactTURN(s))
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok || (scheme != "turn" && scheme != "turns") {
 		return webrtc.ICEServer{}, usage
@@ -164,4 +164,22 @@ func ParseTURN(s string) (webrtc.ICEServer, error) {
 		u += "?transport=" + q.Get("transport")
 	}
 	return webrtc.ICEServer{URLs: []string{u}, Username: user, Credential: pass}, nil
+}
+
+// redactTURN hides the password of a TURN URL (turn:USER:PASS@HOST) for an error message: the
+// message is printed, logged and pasted into chats and issue trackers.
+func redactTURN(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return s
+	}
+	scheme, userinfo, ok := strings.Cut(s[:at], ":")
+	if !ok {
+		return s
+	}
+	user, _, ok := strings.Cut(userinfo, ":")
+	if !ok {
+		return s
+	}
+	return scheme + ":" + user + ":***" + s[at:]
 }

@@ -1067,14 +1067,14 @@ func TestEncodeValidates(t *testing.T) {
 }
 
 func TestStrings(t *testing.T) {
-	for got, want := range map[string]string{
-		Offer.String(): "offer", Answer.String(): "answer", Kind(9).String(): "Kind(9)",
-		RoleUnknown.String(): "unknown", RoleSender.String(): "sender", RoleReceiver.String(): "receiver", Role(5).String(): "Role(5)",
-		Host.String(): "host", Srflx.String(): "srflx", Prflx.String(): "prflx", Relay.String(): "relay",
-		CandidateType(4).String(): "CandidateType(4)",
+	for _, c := range []struct{ got, want string }{
+		{Offer.String(), "offer"}, {Answer.String(), "answer"}, {Kind(9).String(), "Kind(9)"},
+		{RoleUnknown.String(), "unknown"}, {RoleSender.String(), "sender"}, {RoleReceiver.String(), "receiver"}, {Role(5).String(), "Role(5)"},
+		{Host.String(), "host"}, {Srflx.String(), "srflx"}, {Prflx.String(), "prflx"}, {Relay.String(), "relay"},
+		{CandidateType(4).String(), "CandidateType(4)"},
 	} {
-		if got != want {
-			t.Errorf("got %q, want %q", got, want)
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
 		}
 	}
 }

@@ -205,24 +205,41 @@ func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDe
 	return tok, nil
 }
 
-// trimCandidates keeps at most max candidates, preferring the ones that cross NATs (srflx, relay)
-// over the long tail of host addresses a multi-homed machine has.
+// trimCandidates keeps at most max candidates, preferring the ones that cross NATs (srflx, prflx,
+// relay: up to half of max, more if there are too few host candidates) over the long tail of host
+// addresses a multi-homed machine has, and keeps them in the order they were gathered
+// (PROTOCOL.md §1.4; web/js/token.js does the same).
 func trimCandidates(cs []Candidate, max int) []Candidate {
 	if len(cs) <= max {
 		return cs
 	}
-	var keep []Candidate
-	for _, c := range cs {
-		if c.Type != Host && len(keep) < max/2 {
-			keep = append(keep, c)
+	keep := make([]bool, len(cs))
+	n := 0
+	for i, c := range cs {
+		if c.Type != Host && n < max/2 {
+			keep[i] = true
+			n++
 		}
 	}
-	for _, c := range cs {
-		if c.Type == Host && len(keep) < max {
-			keep = append(keep, c)
+	for i, c := range cs {
+		if c.Type == Host && n < max {
+			keep[i] = true
+			n++
 		}
 	}
-	return keep
+	for i := range cs { // few hosts: the remaining places go to the other kinds
+		if !keep[i] && n < max {
+			keep[i] = true
+			n++
+		}
+	}
+	out := make([]Candidate, 0, n)
+	for i, c := range cs {
+		if keep[i] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // ConnectError is returned when no connection could be made; its message says what was tried and

@@ -1,6 +1,6 @@
 // The page: a full p2pcopy peer in the browser (docs/PROTOCOL.md §1-§3).
 
-import { decodeToken, encodeToken, tokenSDP, fromSDP, checkToken, verificationCode, fromHex, TokenError, OFFER, ANSWER } from './token.js';
+import { decodeToken, encodeToken, tokenSDP, fromSDP, checkToken, verificationCode, fromHex, TokenError, OFFER, ANSWER, trimCandidates } from './token.js';
 import { send, receive, dataChannelConn, formatBytes, TransferError, DEFAULT_CHUNK, FLOW } from './protocol.js';
 import { chooseSaver } from './save.js';
 import { answerMAC } from './scan.js';
@@ -99,7 +99,7 @@ function gather(pc) {
 
 function localToken(pc, kind, role, summary) {
   const t = fromSDP(kind, pc.localDescription.sdp);
-  t.candidates = t.candidates.slice(0, 16);
+  t.candidates = trimCandidates(t.candidates);
   t.role = role;
   t.summary = summary ?? null;
   return { token: t, text: encodeToken(t) };

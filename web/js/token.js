@@ -679,3 +679,16 @@ export function verificationCode(a, b) {
 }
 
 export { hex as toHex };
+
+// trimCandidates keeps at most max candidates as the Go code does (PROTOCOL.md §1.4): up to half
+// of max that cross NATs (srflx, prflx, relay), then host candidates, then any left, all in the
+// order they were gathered.
+export function trimCandidates(cs, max = MAX_CANDIDATES) {
+  if (cs.length <= max) return cs;
+  const keep = new Array(cs.length).fill(false);
+  let n = 0;
+  cs.forEach((c, i) => { if (c.type !== 'host' && n < Math.floor(max / 2)) { keep[i] = true; n++; } });
+  cs.forEach((c, i) => { if (c.type === 'host' && n < max) { keep[i] = true; n++; } });
+  cs.forEach((_, i) => { if (!keep[i] && n < max) { keep[i] = true; n++; } });
+  return cs.filter((_, i) => keep[i]);
+}

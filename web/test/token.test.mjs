@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeToken, encodeToken, tokenSDP, checkToken, verificationCode, fromHex, toHex, fromSDP, TokenError } from '../js/token.js';
+import { decodeToken, encodeToken, tokenSDP, checkToken, verificationCode, fromHex, toHex, fromSDP, TokenError, trimCandidates } from '../js/token.js';
 
 const vectors = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testdata/tokens.json', import.meta.url)), 'utf8'));
 const pastes = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testdata/pastes.json', import.meta.url)), 'utf8'));
@@ -102,4 +102,16 @@ test('a Chromium answer SDP reads into an answer token', () => {
   assert.deepEqual(t.candidates, [{ type: 'host', host: '1f0c6a2e-4b5d-4e8f-9a7b-3c2d1e0f5a6b.local', port: 53703 }]);
   t.role = 'receiver';
   assert.deepEqual(fields(decodeToken(encodeToken(t))), fields(t));
+});
+
+test('at most 16 candidates, chosen and ordered as the Go code does', () => {
+  const cands = (kinds) => Array.from(kinds, (k, i) => ({ type: { h: 'host', s: 'srflx', r: 'relay' }[k], addr: `10.0.0.${i}`, port: 1 }));
+  const show = (cs) => cs.map((c) => c.type[0] + c.addr.split('.')[3]).join(' ');
+  for (const [kinds, want] of [
+    ['hhs', 'h0 h1 s2'],
+    ['hhhhhhhhhhhhhhhhhhhhss', 'h0 h1 h2 h3 h4 h5 h6 h7 h8 h9 h10 h11 h12 h13 s20 s21'],
+    ['sssssssssshhhhhhhhhhhh', 's0 s1 s2 s3 s4 s5 s6 s7 h10 h11 h12 h13 h14 h15 h16 h17'],
+    ['ssssssssssssssssssshhr', 's0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 h19 h20'],
+    ['rhhhhhhhhhhhhhhhhhhhhh', 'r0 h1 h2 h3 h4 h5 h6 h7 h8 h9 h10 h11 h12 h13 h14 h15'],
+  ]) assert.equal(show(trimCandidates(cands(kinds))), want, kinds);
 });

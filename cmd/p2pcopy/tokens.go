@@ -22,6 +22,8 @@ type tokenIO struct {
 	in          io.Reader
 	startOnce   sync.Once
 	lines       chan lineResult
+	done        chan struct{} // closed by close: the background reader stops handing over lines
+	closeOnce   sync.Once
 	interactive bool
 	closer      io.Closer
 	warning     <-chan string             // a NAT warning to show before our first token
@@ -35,7 +37,7 @@ type lineResult struct {
 }
 
 func newTokenIO(env *Env, g *globals, u *ui, out io.Writer, stdinIsData bool) (*tokenIO, error) {
-	t := &tokenIO{g: g, u: u, out: out, interactive: env.StdinTTY}
+	t := &tokenIO{g: g, u: u, out: out, interactive: env.StdinTTY, done: make(chan struct{})}
 	in := env.Stdin
 	if stdinIsData {
 		// stdin carries the file: the answer must come from the terminal.
@@ -51,9 +53,14 @@ func newTokenIO(env *Env, g *globals, u *ui, out io.Writer, stdinIsData bool) (*
 }
 
 func (t *tokenIO) close() {
-	if t.closer != nil {
-		_ = t.closer.Close()
-	}
+	t.closeOnce.Do(func() {
+		if t.done != nil {
+			close(t.done)
+		}
+		if t.closer != nil {
+			_ = t.closer.Close()
+		}
+	})
 }
 
 // publish prints one of our tokens: the token line on out, guidance around it on stderr.
@@ -83,14 +90,24 @@ func (t *tokenIO) startReading() {
 	t.startOnce.Do(func() {
 		t.lines = make(chan lineResult)
 		go func() {
+			// Nobody may read a line again (the peer connected, the session ended): done
+			// lets this goroutine go instead of blocking on the hand-over forever.
+			hand := func(r lineResult) bool {
+				select {
+				case t.lines <- r:
+					return true
+				case <-t.done:
+					return false
+				}
+			}
 			r := bufio.NewReaderSize(t.in, 64<<10)
 			for {
 				line, err := r.ReadString('\n')
-				if line != "" || err == nil {
-					t.lines <- lineResult{line: strings.TrimRight(line, "\r\n")}
+				if (line != "" || err == nil) && !hand(lineResult{line: strings.TrimRight(line, "\r\n")}) {
+					return
 				}
 				if err != nil {
-					t.lines <- lineResult{err: err}
+					hand(lineResult{err: err})
 					return
 				}
 			}

@@ -76,6 +76,7 @@ type Conn struct {
 	handshakeMutex                 sync.Mutex
 	handshakeDone                  chan struct{}
 	writeLock                      sync.Mutex
+	writeBuf                       []byte // p2pcopy patch: the record Write seals, guarded by writeLock
 
 	encryptedPackets []addrPkt
 
@@ -482,6 +483,11 @@ func (c *Conn) Write(payload []byte) (int, error) {
 
 	// p2pcopy patch: the write gives up when the conn is closed or the write deadline passes,
 	// as upstream's contextWithClose did, without a goroutine per call.
+	// p2pcopy patch: sealed straight into c.writeBuf when the cipher suite can (p2pcopy_write.go).
+	if done, err := c.writeApplicationData(c.closed.Context(), c.writeDeadline.Context(), payload); done {
+		return len(payload), err // as upstream, len(payload) even with an error
+	}
+
 	return len(payload), c.writePacketsUntil(c.closed.Context(), c.writeDeadline.Context(), []*packet{
 		{
 			record: &recordlayer.RecordLayer{

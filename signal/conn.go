@@ -25,8 +25,10 @@ type Conn struct {
 	low       chan struct{} // a token arrives when the buffered amount fell below lowWater
 	closed    chan struct{}
 	closeOnce sync.Once
-	lostOnce  sync.Once
-	lost      error // why the connection died, set before closed is closed
+
+	mu       sync.Mutex
+	lost     error // why the connection died; only recorded while still open
+	isClosed bool  // shutdown began: a later lose is not why it ended
 
 	// Info says how the connection was made.
 	Info ConnInfo
@@ -41,9 +43,14 @@ func (c *Conn) ReadMsg(buf []byte) (int, error) {
 	return n, err
 }
 
-// lose records why the connection died; the first reason wins.
+// lose records why the connection died; the first reason wins, and none once the connection
+// was closed (by us, or because of an earlier reason).
 func (c *Conn) lose(why error) {
-	c.lostOnce.Do(func() { c.lost = why })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lost == nil && !c.isClosed {
+		c.lost = why
+	}
 }
 
 // reason replaces a low-level error with the recorded cause, if the connection died. An
@@ -53,12 +60,11 @@ func (c *Conn) reason(err error) error {
 	if errors.As(err, &big) {
 		return err
 	}
-	select {
-	case <-c.closed:
-		if c.lost != nil {
-			return c.lost
-		}
-	default:
+	c.mu.Lock()
+	lost, closed := c.lost, c.isClosed
+	c.mu.Unlock()
+	if closed && lost != nil {
+		return lost
 	}
 	return err
 }
@@ -92,6 +98,9 @@ func (c *Conn) Close() error {
 
 func (c *Conn) shutdown() {
 	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.isClosed = true
+		c.mu.Unlock()
 		close(c.closed)
 		_ = c.raw.Close()
 		// Closing a stream only resets our sending half; a read blocked on it returns when the

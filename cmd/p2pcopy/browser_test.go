@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/p2pcopy/p2pcopy/web"
 )
 
 const labLANIP = "10.77.0.1"
@@ -547,7 +547,7 @@ func TestScanAndGo(t *testing.T) {
 	// A forged answer (no knowledge of the secret) is refused before the real page gets there.
 	base := origin[:strings.Index(origin[len("http://"):], "/")+len("http://")+1]
 	do(t, bctx, chromedp.Navigate(base))
-	forged := `{"answer":"p2pc1.AAAA","mac":"` + answerMAC("guess", "p2pc1.AAAA") + `"}`
+	forged := `{"answer":"p2pc1.AAAA","mac":"` + web.AnswerMAC("guess", "p2pc1.AAAA") + `"}`
 	if st := pagePost(t, bctx, forged); st != 403 {
 		t.Errorf("forged answer: HTTP %d, want 403", st)
 	}
@@ -569,64 +569,6 @@ func TestScanAndGo(t *testing.T) {
 		t.Errorf("the CLI printed the answer it was handed")
 	}
 	// The server is gone with the CLI; a replay against a fresh run is covered by TestAnswerBox.
-}
-
-// TestAnswerBox: the return endpoint takes exactly one answer with a valid MAC; everything else
-// is refused, and the accepted answer is what the session reads.
-func TestAnswerBox(t *testing.T) {
-	box, err := newAnswerBox()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := startPageServer("127.0.0.1:0", box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.close()
-	post := func(method, body string) int {
-		req, _ := http.NewRequest(method, srv.url+"answer", strings.NewReader(body))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode
-	}
-	good := fmt.Sprintf(`{"answer":"p2pc1.xyz","mac":"%s"}`, answerMAC(box.secret, "p2pc1.xyz"))
-	for _, c := range []struct {
-		method, body string
-		want         int
-	}{
-		{"GET", "", 405},
-		{"POST", `{"answer":"p2pc1.xyz","mac":""}`, 403},
-		{"POST", `{"answer":"p2pc1.xyz","mac":"` + answerMAC(box.secret, "p2pc1.other") + `"}`, 403},
-		{"POST", `{"answer":"p2pc1.xyz","mac":"` + strings.ToUpper(answerMAC(box.secret+"x", "p2pc1.xyz")) + `"}`, 403},
-		{"POST", `{}`, 403},
-		{"POST", good, 200},
-		{"POST", good, 409},
-		{"POST", `{"answer":"p2pc1.xyz","mac":"00"}`, 403},
-	} {
-		if got := post(c.method, c.body); got != c.want {
-			t.Errorf("%s %s: HTTP %d, want %d", c.method, c.body, got, c.want)
-		}
-	}
-	select {
-	case a := <-box.answers:
-		if a != "p2pc1.xyz" {
-			t.Errorf("accepted %q", a)
-		}
-	default:
-		t.Error("no answer accepted")
-	}
-	// The page itself is served, with a policy that forbids loading anything from elsewhere.
-	res, err := http.Get(srv.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if csp := res.Header.Get("Content-Security-Policy"); res.StatusCode != 200 || !strings.Contains(csp, "default-src 'self'") {
-		t.Errorf("GET /: %d, CSP %q", res.StatusCode, csp)
-	}
 }
 
 // TestBrowserBadToken: a bad token pasted into the page shows the same cause as the CLI prints

@@ -5,25 +5,14 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
-	"log"
 	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/p2pcopy/p2pcopy/web"
 	"github.com/spf13/cobra"
@@ -79,149 +68,26 @@ func exportPage(env *Env, dir string) error {
 }
 
 func serveWeb(ctx context.Context, env *Env, g *globals, listen string) error {
-	srv, err := startPageServer(listen, nil)
+	srv, err := web.Serve(listen, nil)
 	if err != nil {
-		return err
+		return usagef("cannot serve the page on %s: %v", listen, err)
 	}
-	defer srv.close()
+	defer srv.Close()
 	u := newUI(env, g)
 	u.info("Serving the p2pcopy page; open it in a browser (Ctrl-C to stop):")
-	fmt.Fprintln(env.Stdout, srv.url)
+	fmt.Fprintln(env.Stdout, srv.URL)
 	<-ctx.Done()
 	return nil
 }
 
-// pageServer serves the page and, for scan-and-go, the answer endpoint.
-type pageServer struct {
-	url string // http://HOST:PORT/
-	hs  *http.Server
-}
-
-func (s *pageServer) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = s.hs.Shutdown(ctx)
-}
-
-func startPageServer(listen string, box *answerBox) (*pageServer, error) {
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, usagef("cannot serve the page on %s: %v", listen, err)
-	}
-	hs := &http.Server{
-		Handler:           pageHandler(box),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(io.Discard, "", 0), // nothing about requests is ever logged
-	}
-	go func() { _ = hs.Serve(ln) }()
-	addr := ln.Addr().(*net.TCPAddr).AddrPort()
-	return &pageServer{url: "http://" + addr.String() + "/", hs: hs}, nil
-}
-
-// pageHandler serves web.FS; box, if not nil, takes the answer at POST /answer.
-func pageHandler(box *answerBox) http.Handler {
-	files := http.FileServerFS(web.FS)
-	mux := http.NewServeMux()
-	// The page talks only to where it came from; a copy served by "p2pcopy web" may be the
-	// hosted page of another CLI's send --qr --web-url, so it may also post the answer to the
-	// origin named in the link (r=, §3.2).
-	connect := "connect-src 'self' http: https:"
-	if box != nil {
-		mux.Handle("/answer", box)
-		connect = "connect-src 'self'"
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "+
-			connect+"; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
-	})
-	return mux
-}
-
-// answerBox is the scan-and-go return endpoint: it accepts one answer token whose MAC proves
-// knowledge of the secret in the link's fragment.
-type answerBox struct {
-	secret  string
-	mu      sync.Mutex
-	taken   bool
-	answers chan string // one accepted answer
-}
-
-func newAnswerBox() (*answerBox, error) {
-	var k [16]byte
-	if _, err := rand.Read(k[:]); err != nil {
-		return nil, err
-	}
-	return &answerBox{secret: base64.RawURLEncoding.EncodeToString(k[:]), answers: make(chan string, 1)}, nil
-}
-
-// answerMAC is hex(HMAC-SHA256(key = secret, message = answer)) (§3).
-func answerMAC(secret, answer string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(answer))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func (b *answerBox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	// A page hosted elsewhere (--web-url) posts from another origin; its answer is authenticated
-	// by the MAC, not by where it comes from.
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", "no-store")
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "POST")
-		h.Set("Access-Control-Allow-Headers", "Content-Type")
-		h.Set("Access-Control-Allow-Private-Network", "true")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if r.Method != http.MethodPost {
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	var req struct {
-		Answer string `json:"answer"`
-		MAC    string `json:"mac"`
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<10))
-	if err != nil || json.Unmarshal(body, &req) != nil || req.Answer == "" {
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	got, err := hex.DecodeString(req.MAC)
-	want, _ := hex.DecodeString(answerMAC(b.secret, req.Answer))
-	if err != nil || !hmac.Equal(got, want) {
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
-	}
-	b.mu.Lock()
-	taken := b.taken
-	b.taken = true
-	b.mu.Unlock()
-	if taken {
-		http.Error(w, "an answer was already taken", http.StatusConflict)
-		return
-	}
-	b.answers <- req.Answer
-	h.Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"ok":true}`+"\n")
-}
-
 // scanAndGo is what "send --qr" adds: the page server and the link.
 type scanAndGo struct {
-	srv     *pageServer
-	box     *answerBox
-	pageURL string // where the link points: our server, or --web-url
-	query   string // page settings carried in the link (?stun=none)
-	remote  bool   // the page is hosted elsewhere: the link names our origin in r=
+	srv     *web.Server
+	box     *web.AnswerBox
+	answers <-chan string // the answer the page hands back (box.Answers())
+	pageURL string        // where the link points: our server, or --web-url
+	query   string        // page settings carried in the link (?stun=none)
+	remote  bool          // the page is hosted elsewhere: the link names our origin in r=
 }
 
 func startScanAndGo(listen, webURL string, noSTUN bool) (*scanAndGo, error) {
@@ -229,19 +95,19 @@ func startScanAndGo(listen, webURL string, noSTUN bool) (*scanAndGo, error) {
 		ip := lanIP()
 		listen = net.JoinHostPort(ip.String(), "0")
 	}
-	box, err := newAnswerBox()
+	box, err := web.NewAnswerBox()
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startPageServer(listen, box)
+	srv, err := web.Serve(listen, box)
 	if err != nil {
-		return nil, err
+		return nil, usagef("cannot serve the page on %s: %v", listen, err)
 	}
-	s := &scanAndGo{srv: srv, box: box, pageURL: srv.url}
+	s := &scanAndGo{srv: srv, box: box, answers: box.Answers(), pageURL: srv.URL}
 	if webURL != "" {
 		u, err := url.Parse(webURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			srv.close()
+			srv.Close()
 			return nil, usagef("--web-url %q: give the http(s) address of a hosted copy of the page (p2pcopy web --export)", webURL)
 		}
 		u.Fragment = ""
@@ -263,14 +129,14 @@ func (s *scanAndGo) link(token string) string {
 		}
 		u += sep + s.query
 	}
-	l := u + "#" + token + "&k=" + s.box.secret
+	l := u + "#" + token + "&k=" + s.box.Secret()
 	if s.remote {
-		l += "&r=" + url.QueryEscape(strings.TrimSuffix(s.srv.url, "/"))
+		l += "&r=" + url.QueryEscape(strings.TrimSuffix(s.srv.URL, "/"))
 	}
 	return l
 }
 
-func (s *scanAndGo) close() { s.srv.close() }
+func (s *scanAndGo) close() { s.srv.Close() }
 
 // race returns a ReadPeer that takes whichever comes first: an answer handed back by the page
 // or one pasted on stdin (the fallback). A failed stdin (closed, no terminal) leaves the page.
@@ -286,14 +152,14 @@ func (s *scanAndGo) race(read func(context.Context) (string, error)) func(contex
 			}(pending)
 		}
 		select {
-		case a := <-s.box.answers:
+		case a := <-s.answers:
 			return a, nil
 		case r := <-pending:
 			pending = nil
 			if r.err != nil && ctx.Err() == nil {
 				stdinDone = true
 				select {
-				case a := <-s.box.answers:
+				case a := <-s.answers:
 					return a, nil
 				case <-ctx.Done():
 					return "", ctx.Err()

@@ -30,14 +30,14 @@ func TestScanAndGoVector(t *testing.T) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	if got := answerMAC(v.Secret, v.Answer); got != v.MAC {
-		t.Errorf("answerMAC = %s, want %s", got, v.MAC)
+	if got := web.AnswerMAC(v.Secret, v.Answer); got != v.MAC {
+		t.Errorf("AnswerMAC = %s, want %s", got, v.MAC)
 	}
-	local := &scanAndGo{srv: &pageServer{url: v.Page}, box: &answerBox{secret: v.Secret}, pageURL: v.Page}
+	local := &scanAndGo{srv: &web.Server{URL: v.Page}, box: web.AnswerBoxWithSecret(v.Secret), pageURL: v.Page}
 	if got := local.link(v.Offer); got != v.Link {
 		t.Errorf("link\n%s\nwant\n%s", got, v.Link)
 	}
-	hosted := &scanAndGo{srv: &pageServer{url: v.ReturnOrigin + "/"}, box: &answerBox{secret: v.Secret}, pageURL: v.PageHosted, remote: true}
+	hosted := &scanAndGo{srv: &web.Server{URL: v.ReturnOrigin + "/"}, box: web.AnswerBoxWithSecret(v.Secret), pageURL: v.PageHosted, remote: true}
 	if got := hosted.link(v.Offer); got != v.LinkHosted {
 		t.Errorf("hosted link\n%s\nwant\n%s", got, v.LinkHosted)
 	}
@@ -79,17 +79,15 @@ func TestWebExport(t *testing.T) {
 // first; a closed stdin leaves the page as the only way.
 func TestAnswerRace(t *testing.T) {
 	ctx := t.Context()
+	var answers chan string // what the page hands back
 	newSG := func() *scanAndGo {
-		box, err := newAnswerBox()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &scanAndGo{box: box}
+		answers = make(chan string, 1)
+		return &scanAndGo{answers: answers}
 	}
 	block := func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }
 
 	sg := newSG()
-	sg.box.answers <- "from-page"
+	answers <- "from-page"
 	if got, err := sg.race(block)(ctx); got != "from-page" || err != nil {
 		t.Errorf("page answer: %q, %v", got, err)
 	}
@@ -102,7 +100,7 @@ func TestAnswerRace(t *testing.T) {
 
 	sg = newSG()
 	closed := func(context.Context) (string, error) { return "", io.EOF }
-	go func() { time.Sleep(50 * time.Millisecond); sg.box.answers <- "late-page" }()
+	go func() { time.Sleep(50 * time.Millisecond); answers <- "late-page" }()
 	if got, err := sg.race(closed)(ctx); got != "late-page" || err != nil {
 		t.Errorf("closed stdin, then the page: %q, %v", got, err)
 	}
@@ -112,9 +110,9 @@ func TestAnswerRace(t *testing.T) {
 	var reads atomic.Int32
 	slow := func(ctx context.Context) (string, error) { reads.Add(1); <-ctx.Done(); return "", ctx.Err() }
 	read := sg.race(slow)
-	sg.box.answers <- "one"
+	answers <- "one"
 	_, _ = read(ctx)
-	sg.box.answers <- "two"
+	answers <- "two"
 	if got, _ := read(ctx); got != "two" {
 		t.Errorf("second answer %q", got)
 	}

@@ -7,7 +7,7 @@ FUZZTIME    ?= 10s
 CROC        := github.com/schollz/croc/v10@v10.7.0
 BENCHFLAGS  ?=
 
-.PHONY: all build test lint fuzz demo bench clean
+.PHONY: all build test lint fuzz demo bench clean dist
 
 all: build
 
@@ -58,5 +58,10 @@ bench: build
 	  -p2pcopy $(abspath $(BIN)) -croc $(abspath bin/tools/croc) -out $(abspath docs/BENCHMARKS.md) \
 	  -wan-bytes 300000000 $(BENCHFLAGS)
 
+# Release archives for every supported OS and architecture, with SHA256SUMS, into dist/
+# (reproducible: the same commit gives the same bytes). VERSION=v1.2.3 names the release.
+dist:
+	GO=$(GO) scripts/dist.sh $(VERSION)
+
 clean:
-	rm -rf bin test-results.json web-test-results.tap
+	rm -rf bin dist test-results.json web-test-results.tap

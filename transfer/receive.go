@@ -74,6 +74,8 @@ type ReceiveOptions struct {
 	IdleTimeout time.Duration
 	App         string
 	OnEvent     func(Event)
+
+	goos string // tests: apply this system's file-name rules instead of runtime.GOOS's
 }
 
 // Receive accepts a transfer from the peer on conn. It returns successfully once every
@@ -96,6 +98,8 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 		limits:  opts.Limits.withDefaults(),
 		kinds:   make(map[string]Kind),
 		parents: make(map[string]bool),
+		goos:    receiverOS(opts.goos),
+		folded:  make(map[string]string),
 	}
 	if opts.Stdout == nil {
 		if r.opts.Dir == "" {
@@ -185,6 +189,8 @@ type receiver struct {
 	plan      []planned
 	kinds     map[string]Kind // path → kind of every entry
 	parents   map[string]bool // paths that are the parent of an entry
+	goos      string            // whose file-name rules apply (osnames.go)
+	folded    map[string]string // case-insensitive systems: folded path → the entry's path
 	total     int64
 	pathBytes int
 
@@ -230,6 +236,18 @@ func (r *receiver) addEntry(e Entry) error {
 	}
 	if _, dup := r.kinds[e.Path]; dup {
 		return protocolError("the peer's list of files contains %s twice", quote(e.Path))
+	}
+	if why := osNameProblem(e.Path, r.goos); why != "" && r.opts.Stdout == nil {
+		return newError(CodeUnsafePath, "refusing the transfer: cannot save %s here: %s", quote(e.Path), why).
+			tellPeer("refusing the transfer: the receiving side cannot save %s: %s", quote(e.Path), why)
+	}
+	if caseInsensitive(r.goos) && r.opts.Stdout == nil {
+		key := foldName(e.Path)
+		if other, ok := r.folded[key]; ok {
+			msg := fmt.Sprintf("refusing the transfer: %s and %s differ only in case, and file names here do not; rename one on the sending side", quote(other), quote(e.Path))
+			return newError(CodeUnsafePath, "%s", msg).tellPeer("%s", strings.Replace(msg, "file names here", "the receiving side's file names", 1))
+		}
+		r.folded[key] = e.Path
 	}
 	// A file cannot contain anything. Only the direct parent is checked here (deeper
 	// conflicts fail harmlessly in the file system) so that the cost stays linear.

@@ -295,6 +295,9 @@ type Association struct {
 	inflightQueue           *payloadQueue
 	pendingQueue            *pendingQueue
 	controlQueue            *controlQueue
+	// p2pcopy patch: the bytes of the DATA packets gatherOutbound returns; reused by the next
+	// gatherOutbound, when writeLoop has written them all (p2pcopy_marshal.go).
+	sendArena               []byte
 	mtu                     uint32
 	maxPayloadSize          uint32       // max DATA chunk payload size
 	srtt                    atomic.Value // type float64
@@ -1342,7 +1345,13 @@ func (a *Association) marshalPacket(p *packet) ([]byte, error) {
 	// Replies to a restarting peer cannot use the old peer's checksum negotiation.
 	// INIT and COOKIE ECHO also always carry a real CRC32c checksum.
 	// https://www.rfc-editor.org/rfc/rfc9653.html#section-5.2
-	return p.marshal(p.verificationTag != a.peerVerificationTag || !a.sendZeroChecksum || chunkMandatoryChecksum(p.chunks))
+	doChecksum := p.verificationTag != a.peerVerificationTag || !a.sendZeroChecksum || chunkMandatoryChecksum(p.chunks)
+	// p2pcopy patch: DATA packets go into a.sendArena (p2pcopy_marshal.go).
+	if raw, ok := p.marshalIntoArena(&a.sendArena, doChecksum); ok {
+		return raw, nil
+	}
+
+	return p.marshal(doChecksum)
 }
 
 func (a *Association) unmarshalPacket(raw []byte) (*packet, error) {
@@ -1769,6 +1778,9 @@ func (a *Association) gatherOutboundPriorityPackets() ([][]byte, bool, bool) {
 func (a *Association) gatherOutbound() ([][]byte, bool) {
 	a.lock.Lock()
 	defer a.lock.Unlock()
+
+	// p2pcopy patch: writeLoop has written the packets of the previous call.
+	a.sendArena = a.sendArena[:0]
 
 	rawPackets, ok, terminal := a.gatherOutboundPriorityPackets()
 	if terminal {

@@ -172,6 +172,11 @@ func (p *packet) unmarshal(doChecksum bool, raw []byte) error { //nolint:cyclop
 }
 
 func (p *packet) marshal(doChecksum bool) ([]byte, error) {
+	// p2pcopy patch: DATA packets are marshalled in one allocation (p2pcopy_marshal.go).
+	if raw, ok := p.marshalInto(doChecksum); ok {
+		return raw, nil
+	}
+
 	raw := make([]byte, packetHeaderSize)
 
 	// Populate static headers

@@ -187,8 +187,8 @@ type receiver struct {
 
 	entries   []Entry
 	plan      []planned
-	kinds     map[string]Kind // path → kind of every entry
-	parents   map[string]bool // paths that are the parent of an entry
+	kinds     map[string]Kind   // path → kind of every entry
+	parents   map[string]bool   // paths that are the parent of an entry
 	goos      string            // whose file-name rules apply (osnames.go)
 	folded    map[string]string // case-insensitive systems: folded path → the entry's path
 	total     int64

@@ -44,6 +44,7 @@ func TestKeptFileNeverChanged(t *testing.T) {
 		if typ, _ := p.recv(); typ != 'C' {
 			t.Errorf("got %q, want C", typ)
 		}
+		p.c.Close() // as a real sender does after C
 	})
 	if err != nil || x != nil {
 		t.Fatalf("Receive: %v (X %+v)", err, x)

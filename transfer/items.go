@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Kind is the type of a manifest entry.
@@ -54,7 +56,9 @@ func toWire(e Entry) wireEntry {
 }
 
 func fromWire(w wireEntry) Entry {
-	e := Entry{Path: w.Path, Kind: w.Kind, Size: w.Size, Mode: fs.FileMode(w.Mode) & fs.ModePerm}
+	// NFC (PROTOCOL.md §2.2), whatever the peer sent: a name read on macOS may come decomposed
+	// (NFD), and the same file must have the same name on the next run, to resume.
+	e := Entry{Path: norm.NFC.String(w.Path), Kind: w.Kind, Size: w.Size, Mode: fs.FileMode(w.Mode) & fs.ModePerm}
 	if w.MTime != 0 {
 		e.ModTime = time.Unix(w.MTime, 0)
 	}

@@ -74,3 +74,41 @@ func TestReceiverOSNames(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesNFC: a decomposed name (as macOS may read it) is saved under its composed (NFC)
+// form, so that the next run's name finds the partial file; the two forms of one name in one
+// manifest are one name.
+func TestNamesNFC(t *testing.T) {
+	const nfd, nfc = "cafe\u0301.txt", "caf\u00e9.txt"
+	_, dst, err := hostileIn(t, ReceiveOptions{}, nil, func(p *rawPeer) {
+		p.hello()
+		p.manifest(file(nfd, 2))
+		p.accept()
+		p.send('S', startMsg{I: 0})
+		p.send('D', "hi")
+		p.send('F', fileEndMsg{I: 0, SHA256: sum("hi")})
+		p.send('E', "{}")
+		p.recv() // C
+		p.c.Close() // as a real sender does after C
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, dst); len(got) != 1 || got[0] != nfc+"=hi" {
+		t.Errorf("saved %q, want %q", got, nfc+"=hi")
+	}
+	_, _, err = hostileIn(t, ReceiveOptions{}, nil, func(p *rawPeer) {
+		p.hello()
+		p.manifest(file(nfd, 2), file(nfc, 2))
+	})
+	wantError(t, "recv", err, CodeProtocol, false, `the peer's list of files contains "café.txt" twice`)
+
+	// The sender puts names on the wire composed.
+	src := t.TempDir()
+	writeFile(t, src+"/"+nfd, []byte("hi"))
+	items := fileItems(t, src+"/"+nfd)
+	entries, err := checkItems(items)
+	if err != nil || entries[0].Path != nfc {
+		t.Errorf("sender's entry %q, %v; want %q", entries[0].Path, err, nfc)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // DefaultChunkSize is the payload size of a D message unless SendOptions.ChunkSize says
@@ -120,6 +122,7 @@ func checkItems(items []Item) ([]Entry, error) {
 	seen := make(map[string]bool, len(items))
 	for i, it := range items {
 		e := it.Entry
+		e.Path = norm.NFC.String(e.Path) // names read on macOS may be decomposed (PROTOCOL.md §2.2)
 		if _, err := SanitizePath(e.Path); err != nil {
 			return nil, newError(CodeUnsafePath, "cannot send %s: the receiver would refuse its name: %v", quote(e.Path), err)
 		}

@@ -64,7 +64,8 @@ const ORDER = {
   R: (m) => ({ resume: (m.resume ?? []).map((r) => ({ i: r.i, offset: r.offset })) }),
   M: (m) => ({ entries: m.entries.map(wireEntry), more: !!m.more }),
 };
-export const wireEntry = (e) => ({ path: e.path, kind: e.kind, size: e.kind === 'dir' ? 0 : e.size, mode: e.mode ?? 0, mtime: e.mtime ?? 0 });
+// Paths travel composed (NFC, §2.2): names picked on macOS may come decomposed.
+export const wireEntry = (e) => ({ path: String(e.path).normalize('NFC'), kind: e.kind, size: e.kind === 'dir' ? 0 : e.size, mode: e.mode ?? 0, mtime: e.mtime ?? 0 });
 export const message = (type, body) => encodeMessage(type, ORDER[type](body));
 
 // decodeMessage parses one message from the peer: {type, body} or {type: 'D', data}.
@@ -544,7 +545,7 @@ export async function receive(conn, opts = {}) {
     for (;;) {
       const m = (await expect(conn, 'M')).body;
       for (const w of m.entries ?? []) {
-        const e = { path: w.path ?? '', kind: w.kind, size: w.kind === 'dir' ? 0 : (w.size ?? 0), mode: w.mode ?? 0, mtime: w.mtime ?? 0 };
+        const e = { path: typeof w.path === 'string' ? w.path.normalize('NFC') : '', kind: w.kind, size: w.kind === 'dir' ? 0 : (w.size ?? 0), mode: w.mode ?? 0, mtime: w.mtime ?? 0 };
         const why = pathProblem(e.path);
         if (why) throw new TransferError('unsafe-path', `refusing the transfer: unsafe path ${JSON.stringify(e.path)}: ${why}`);
         if (e.path.endsWith('.p2pcopy-part')) throw new TransferError('unsafe-path', `refusing the transfer: the name ${JSON.stringify(e.path)} ends in .p2pcopy-part, which is reserved for partial files`);

@@ -208,3 +208,19 @@ test('a corrupted file fails verification', async () => {
   assert.equal(r[0].reason.code, 'verify');
   assert.equal(r[1].value.body.code, 'verify');
 });
+
+test('names travel and are saved composed (NFC), as the Go code does', async () => {
+  const [a, b] = pipe();
+  let seen;
+  const r = await Promise.allSettled([
+    receive(b, { confirm: (entries) => { seen = entries.map((e) => e.path); throw new TransferError('rejected', 'no'); } }),
+    (async () => {
+      await a.send(message('H', { v: 2, role: 'send' }));
+      await a.recv();
+      await a.send(message('M', { entries: [{ path: 'cafe\u0301.txt', kind: 'file', size: 1 }], more: false }));
+    })(),
+  ]);
+  assert.equal(r[0].status, 'rejected');
+  assert.deepEqual(seen, ['caf\u00e9.txt']);
+  assert.equal(decodeMessage(message('M', { entries: [{ path: 'cafe\u0301.txt', kind: 'file', size: 1 }] })).body.entries[0].path, 'caf\u00e9.txt');
+});

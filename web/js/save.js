@@ -82,12 +82,23 @@ async function fallback(mode, total, note) {
   return blobSaver();
 }
 
-function pickerSaver(fileHandle, dirHandle, other) {
+// pickerSaver saves into what the user picked: one file (the browser itself asked before
+// replacing it) or a folder. Into a folder nothing that is there already is ever replaced (the
+// rule the CLI keeps without --overwrite, PROTOCOL.md §2.4): an existing name refuses the
+// transfer before anything is received.
+export function pickerSaver(fileHandle, dirHandle, other) {
   return {
     how: 'picker',
     async prepare(entries) {
       const files = entries.filter((e) => e.kind === 'file' || e.kind === 'stream');
       if (fileHandle && files.length !== 1) return other.prepare(entries);
+      if (!fileHandle) {
+        for (const e of files) {
+          if (await existsIn(dirHandle, e.path)) {
+            throw new TransferError('exists', `"${e.path}" is already in the folder you chose; choose another folder, or move that file away and try again`);
+          }
+        }
+      }
       return async (e) => {
         let h = fileHandle;
         if (!h) {
@@ -106,6 +117,28 @@ function pickerSaver(fileHandle, dirHandle, other) {
       };
     },
   };
+}
+
+// existsIn reports whether path ('/'-separated) names anything in dir.
+async function existsIn(dir, path) {
+  const parts = path.split('/');
+  let d = dir;
+  try {
+    for (const p of parts.slice(0, -1)) d = await d.getDirectoryHandle(p);
+  } catch (e) {
+    if (e?.name === 'NotFoundError') return false;
+    if (e?.name === 'TypeMismatchError') return true; // a file where a folder would go
+    throw e;
+  }
+  for (const get of [(n) => d.getFileHandle(n), (n) => d.getDirectoryHandle(n)]) {
+    try {
+      await get(parts.at(-1));
+      return true;
+    } catch (e) {
+      if (e?.name !== 'NotFoundError' && e?.name !== 'TypeMismatchError') throw e;
+    }
+  }
+  return false;
 }
 
 function opfsSaver(dir, free) {

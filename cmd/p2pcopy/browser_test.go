@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -416,6 +417,7 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 			if p := eval[float64](t, bctx, jsProgress); p != 1 {
 				t.Errorf("progress ended at %v, want 1", p)
 			}
+			finishedPage(t, bctx)
 			waitExit(t, sender, &log.log)
 			// Both sides show the same verification code.
 			code := eval[string](t, bctx, `document.querySelector('[data-testid=verify-code]').textContent`)
@@ -770,4 +772,23 @@ func TestScanAndGoHostedPage(t *testing.T) {
 	waitDone(t, bctx)
 	waitExit(t, sender, &log.log)
 	waitDownload(t, dl, "notes.pdf", data)
+}
+
+// internalWords are names a person receiving a file should never have to read: storage APIs,
+// DOM exception names, WebRTC plumbing.
+var internalWords = regexp.MustCompile(`(?i)\b(opfs|blob|picker|AbortError|NotAllowedError|SecurityError|DOMException|SDP|ICE|DTLS|SCTP)\b`)
+
+// finishedPage checks what a finished receive leaves on screen: the finished steps (the offer
+// with its Accept button, the answer to hand back) are gone, and no internal word is visible.
+func finishedPage(t *testing.T, bctx context.Context) {
+	t.Helper()
+	visible := eval[string](t, bctx, `document.body.innerText`)
+	if w := internalWords.FindString(visible); w != "" {
+		t.Errorf("the finished page shows %q:\n%s", w, visible)
+	}
+	for _, id := range []string{"accept", "answer-token"} {
+		if shown := eval[bool](t, bctx, `(() => { const e = document.querySelector('[data-testid=`+id+`]'); return !!e && e.offsetParent !== null; })()`); shown {
+			t.Errorf("the finished page still shows %s", id)
+		}
+	}
 }

@@ -41,6 +41,8 @@ function fail(err, retry = false) {
 function done(summary, r) {
   status('done');
   finished = true;
+  // Finished steps get out of the way: what is left is the result (and the code to compare).
+  for (const id of ['offered', 'mine', 'paste', 'receive', 'send']) $(id).hidden = true;
   $('summary').textContent = summary;
   $('summary').dataset.bytes = r.bytes;
   $('summary').dataset.seconds = r.seconds;

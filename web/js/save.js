@@ -4,6 +4,7 @@
 // too big for the path it has.
 
 import { TransferError, formatBytes } from './protocol.js';
+import { displayName } from './display.js';
 
 const STAGING = 'p2pcopy-staging';
 const BLOB_LIMIT = 2e9; // beyond this an in-memory Blob is likely to fail
@@ -23,9 +24,12 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 120000);
 }
 
+// What each way of saving did, in the words a user knows (never the storage API's name).
+const SAVED = { picker: 'saved where you chose', opfs: 'downloaded', sw: 'downloaded', blob: 'downloaded', discard: 'checked, not kept' };
+
 function record(path, size, how) {
   const li = document.createElement('li');
-  li.textContent = `${path} (${formatBytes(size)}) — ${how}`;
+  li.textContent = `${displayName(path)} (${formatBytes(size)}): ${SAVED[how] ?? 'saved'}`;
   li.dataset.path = path;
   li.dataset.how = how;
   document.getElementById('saved')?.append(li);
@@ -52,8 +56,8 @@ export async function chooseSaver(summary, mode, note) {
         return pickerSaver(null, dir, null);
       }
     } catch (e) {
-      if (mode === 'picker') throw new TransferError('cancelled', `no place to save was chosen (${e.name})`);
-      note(`No save dialog (${e.name}); using the next way of saving.`);
+      if (mode === 'picker') throw new TransferError('cancelled', 'no place to save was chosen');
+      note('No place to save was chosen here; the files will be downloaded instead.');
     }
   }
   return fallback(mode, total, note);

@@ -17,7 +17,6 @@ require (
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
-	golang.org/x/net v0.50.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 	golang.org/x/text v0.34.0
@@ -40,6 +39,7 @@ require (
 	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
+	golang.org/x/net v0.50.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	golang.org/x/tools v0.41.0 // indirect
 	rsc.io/qr v0.2.0 // indirect
@@ -48,3 +48,5 @@ require (
 replace github.com/pion/sctp => ./third_party/pion-sctp
 
 replace github.com/pion/dtls/v3 => ./third_party/pion-dtls
+
+replace github.com/pion/datachannel => ./third_party/pion-datachannel

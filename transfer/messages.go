@@ -36,7 +36,14 @@ type helloMsg struct {
 	V    int    `json:"v"`
 	Role string `json:"role"`
 	App  string `json:"app,omitempty"`
+	// Caps lists optional abilities of this side (capSCTPMTU8k); a peer ignores the ones it
+	// does not know, and one that sends none (the page, older CLIs) has none of them.
+	Caps []string `json:"caps,omitempty"`
 }
+
+// capSCTPMTU8k says this side's connection reads SCTP packets of ~8 KB and can send them
+// (PacketGrower.CanGrowPackets): when both hellos carry it, each side grows its packets.
+const capSCTPMTU8k = "sctp-mtu-8k"
 
 // wireEntry is an Entry as it travels in an M message.
 type wireEntry struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -305,7 +306,13 @@ func (s *session) expect(t byte) (message, error) {
 
 // hello exchanges H messages and checks the peer's.
 func (s *session) hello() error {
-	if err := s.write(encodeMessage(typeHello, helloMsg{V: protocolVersion, Role: s.role, App: s.app})); err != nil {
+	grower, _ := s.conn.(PacketGrower)
+	canGrow := grower != nil && grower.CanGrowPackets()
+	hello := helloMsg{V: protocolVersion, Role: s.role, App: s.app}
+	if canGrow {
+		hello.Caps = []string{capSCTPMTU8k}
+	}
+	if err := s.write(encodeMessage(typeHello, hello)); err != nil {
 		return s.writeFailed(err, "before the transfer started", "")
 	}
 	m, err := s.expect(typeHello)
@@ -322,6 +329,9 @@ func (s *session) hello() error {
 		return s.fail(protocolError(`your peer is also receiving; one side must run "p2pcopy send" and the other "p2pcopy receive"`), "", "")
 	case h.Role != roleSend && h.Role != roleReceive:
 		return s.fail(protocolError("your peer announced an unknown role %s", quote(h.Role)), "", "")
+	}
+	if canGrow && slices.Contains(h.Caps, capSCTPMTU8k) {
+		grower.GrowPackets()
 	}
 	return nil
 }

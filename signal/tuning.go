@@ -48,6 +48,7 @@ const (
 func tuneSCTP(se *webrtc.SettingEngine, browserPeer bool) {
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	se.SetSCTPRTOMax(sctpRTOMax)
+	tunePackets(se)
 	if browserPeer {
 		return
 	}

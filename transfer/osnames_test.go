@@ -88,7 +88,7 @@ func TestNamesNFC(t *testing.T) {
 		p.send('D', "hi")
 		p.send('F', fileEndMsg{I: 0, SHA256: sum("hi")})
 		p.send('E', "{}")
-		p.recv() // C
+		p.recv()    // C
 		p.c.Close() // as a real sender does after C
 	})
 	if err != nil {

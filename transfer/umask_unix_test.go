@@ -27,7 +27,7 @@ func TestModesMaskedByUmask(t *testing.T) {
 		p.send('D', "hi")
 		p.send('F', fileEndMsg{I: 1, SHA256: sum("hi")})
 		p.send('E', "{}")
-		p.recv() // C
+		p.recv()    // C
 		p.c.Close() // as a real sender does after C
 	})
 	if err != nil {

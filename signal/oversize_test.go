@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"context"
 	"errors"
 	"io"
 	"strings"
@@ -9,42 +8,19 @@ import (
 	"time"
 
 	"github.com/pion/sctp"
-	"github.com/pion/webrtc/v4"
 )
 
 // hostilePair connects a (which believes its peer takes messages of any size, as a sender
 // that edits its SDP does) to b, an ordinary peer.
 func hostilePair(t *testing.T) (a, b *Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfg := Config{NoSTUN: true, IncludeLoopback: true}
-	pa, pb := newTestPeer(t, cfg), newTestPeer(t, cfg)
-	offer := mustToken(t)(pa.Offer(ctx))
-	answer := mustToken(t)(pb.Answer(ctx, offer))
-	sdp := strings.Replace(answer.SDP(), "a=max-message-size:262144", "a=max-message-size:67108864", 1)
-	if sdp == answer.SDP() {
-		t.Fatal("no max-message-size in the rebuilt SDP")
-	}
-	if err := pa.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		t.Fatal(err)
-	}
-	bc := make(chan *Conn, 1)
-	go func() {
-		c, err := pb.Connect(ctx)
-		if err != nil {
-			t.Error(err)
+	a, b, _, _ = connectedPair(t, func(sdp string) string {
+		edited := strings.Replace(sdp, "a=max-message-size:262144", "a=max-message-size:67108864", 1)
+		if edited == sdp {
+			t.Fatal("no max-message-size in the rebuilt SDP")
 		}
-		bc <- c
-	}()
-	a, err := pa.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b = <-bc; b == nil {
-		t.FailNow()
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
+		return edited
+	})
 	return a, b
 }
 

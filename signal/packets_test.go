@@ -14,13 +14,24 @@ import (
 // their statistics.
 func loopbackPair(t *testing.T) (a, b *Conn, pa, pb *Peer) {
 	t.Helper()
+	return connectedPair(t, nil)
+}
+
+// connectedPair connects two loopback peers; answerSDP, if not nil, rewrites the answer's SDP
+// before the offerer takes it (a peer that edits what it advertises).
+func connectedPair(t *testing.T, answerSDP func(string) string) (a, b *Conn, pa, pb *Peer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := Config{NoSTUN: true, IncludeLoopback: true}
 	pa, pb = newTestPeer(t, cfg), newTestPeer(t, cfg)
 	offer := mustToken(t)(pa.Offer(ctx))
 	answer := mustToken(t)(pb.Answer(ctx, offer))
-	if err := pa.AcceptAnswer(answer); err != nil {
+	if answerSDP == nil {
+		if err := pa.AcceptAnswer(answer); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := pa.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answerSDP(answer.SDP())}); err != nil {
 		t.Fatal(err)
 	}
 	bc := make(chan *Conn, 1)

@@ -1,6 +1,8 @@
 package signal
 
 import (
+	"net/netip"
+
 	"github.com/pion/datachannel"
 	"github.com/pion/sctp"
 	"github.com/pion/webrtc/v4"
@@ -44,17 +46,17 @@ func (c *Conn) sctpStream() *sctp.Stream {
 }
 
 // CanGrowPackets reports whether GrowPackets would raise this side's SCTP packet size: only
-// when the connection's selected pair joins two host candidates on one LAN or one machine
-// (Info.Path is PathLAN) whose addresses share a subnet (sameLAN: both loopback, or the same
-// /24 or /64), so no router is likely on the way. Through a NAT, a relay or the Internet, and
-// between private networks joined by routers or a VPN, large datagrams are cut into IP
-// fragments that middleboxes may drop, and finding what passes would need probing (RFC 8899),
-// which pion does not do: there the packets stay at pion's 1191 bytes.
+// when the connection's selected pair joins two loopback addresses (both peers on one
+// machine), where a datagram is never cut into IP fragments. On a 1500-byte LAN an 8 KB packet
+// is 6 fragments and losing any one loses it all: with make bench's link emulator (two hosts on
+// one subnet, 100 Mbit/s, 20 ms) it took a copy from 10.9 to 7.5 MB/s without loss and from
+// 10.6 to 1.9 MB/s with 1 % loss. LANs, like Internet paths, wait for probing that also watches
+// loss (RFC 8899); elsewhere the packets stay at pion's 1191 bytes.
 //
 // It is part of transfer's optional packet-size interface: the transfer announces the
 // capability in its hello only when this is true.
 func (c *Conn) CanGrowPackets() bool {
-	return c.Info.Path == PathLAN && sameLAN(c.Info.Local.Address, c.Info.Remote.Address) && c.sctpStream() != nil
+	return c.Info.Path == PathLAN && isLoopback(c.Info.Local.Address) && isLoopback(c.Info.Remote.Address) && c.sctpStream() != nil
 }
 
 // GrowPackets raises the size of the SCTP packets this side sends to lanSCTPMTU, if
@@ -67,4 +69,10 @@ func (c *Conn) GrowPackets() {
 	}
 	// It only fails for an MTU smaller than the current one, which lanSCTPMTU never is.
 	_ = c.sctpStream().SetAssociationMTU(lanSCTPMTU)
+}
+
+// isLoopback reports whether addr is a loopback address (127/8, ::1).
+func isLoopback(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	return err == nil && ip.IsLoopback()
 }

@@ -175,11 +175,16 @@ func TestGrowPacketsOnlyOnLAN(t *testing.T) {
 		}
 	}
 	a.Info.Path = PathLAN
-	for _, remote := range []string{"10.1.2.3", "192.168.7.7", "::1", ""} {
+	for _, remote := range []string{"10.1.2.3", "192.168.7.7", ""} {
 		a.Info.Remote.Address = remote
 		if a.CanGrowPackets() {
-			t.Errorf("a LAN pair from %s to %s (another subnet) can grow its packets", a.Info.Local.Address, remote)
+			t.Errorf("a LAN pair from %s to %s (not one machine) can grow its packets", a.Info.Local.Address, remote)
 		}
+	}
+	// Two hosts on one subnet: not yet (1500-byte links fragment 8 KB packets; no probing).
+	a.Info.Local.Address, a.Info.Remote.Address = "192.168.1.2", "192.168.1.3"
+	if a.CanGrowPackets() {
+		t.Error("a pair on one /24 can grow its packets")
 	}
 	if s, _ := sctpStats(t, pa); s.MTU != 1191 {
 		t.Errorf("the MTU grew to %d", s.MTU)

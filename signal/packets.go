@@ -8,7 +8,7 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Larger SCTP packets between two p2pcopy CLIs on one LAN or one machine (docs/PROTOCOL.md
+// Larger SCTP packets between two p2pcopy CLIs on one machine (docs/PROTOCOL.md
 // §2.2, the hello's "sctp-mtu-8k"). pion/webrtc sends SCTP packets of at most 1191 bytes (its
 // sctpOutboundMTU) and each datagram costs the same work however full it is (DTLS record,
 // system call, SACK bookkeeping), so packets of ~8 KB carry a transfer in ~6.7× fewer of them.

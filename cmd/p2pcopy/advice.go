@@ -30,8 +30,6 @@ func advice(err error) string {
 		return msg + "; ask your peer to move it away or to save into another folder (p2pcopy receive -o DIR), or to allow replacing it (--overwrite)"
 	case transfer.CodeDiskFull:
 		return msg + "; ask your peer to free up space or to save elsewhere, then run both commands again to resume"
-	case transfer.CodeTimeout:
-		return msg + "; run both commands again to resume"
 	}
 	return msg
 }

@@ -77,6 +77,17 @@ func (p *rawPeer) accept() acceptMsg {
 	return a
 }
 
+// sendFile plays a well-behaved sender of entry i with content data to the end: S, D, F, E,
+// then it waits for C and closes, as a real sender does.
+func (p *rawPeer) sendFile(i int, data string) {
+	p.send('S', startMsg{I: i})
+	p.send('D', data)
+	p.send('F', fileEndMsg{I: i, SHA256: sum(data)})
+	p.send('E', "{}")
+	p.recv() // C
+	p.c.Close()
+}
+
 func file(path string, size int64) wireEntry {
 	return wireEntry{Path: path, Kind: KindFile, Size: size, Mode: 0o644, MTime: 1_600_000_000}
 }

@@ -84,12 +84,7 @@ func TestNamesNFC(t *testing.T) {
 		p.hello()
 		p.manifest(file(nfd, 2))
 		p.accept()
-		p.send('S', startMsg{I: 0})
-		p.send('D', "hi")
-		p.send('F', fileEndMsg{I: 0, SHA256: sum("hi")})
-		p.send('E', "{}")
-		p.recv()    // C
-		p.c.Close() // as a real sender does after C
+		p.sendFile(0, "hi")
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -23,12 +23,7 @@ func TestModesMaskedByUmask(t *testing.T) {
 		p.manifest(wireEntry{Path: "d", Kind: KindDir, Mode: 0o777},
 			wireEntry{Path: "d/run.sh", Kind: KindFile, Size: 2, Mode: 0o4777})
 		p.accept()
-		p.send('S', startMsg{I: 1})
-		p.send('D', "hi")
-		p.send('F', fileEndMsg{I: 1, SHA256: sum("hi")})
-		p.send('E', "{}")
-		p.recv()    // C
-		p.c.Close() // as a real sender does after C
+		p.sendFile(1, "hi")
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package dhtlab
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,7 @@ const itemLifetime = 2 * time.Hour
 // Network is a running local DHT.
 type Network struct {
 	servers []*dht.Server
+	stores  []*bep44.Memory
 	addrs   []string
 }
 
@@ -50,6 +52,8 @@ func Start(ctx context.Context, n int, listen func(network, addr string) (net.Pa
 		a := conn.LocalAddr()
 		addrs = append(addrs, dht.NewAddr(a))
 		nw.addrs = append(nw.addrs, a.String())
+		store := bep44.NewMemory()
+		nw.stores = append(nw.stores, store)
 		s, err := dht.NewServer(&dht.ServerConfig{
 			Conn: conn,
 			// Lab addresses need not be private, so BEP 42 IDs are not checked.
@@ -59,7 +63,7 @@ func Start(ctx context.Context, n int, listen func(network, addr string) (net.Pa
 			// silently drops replies past it.
 			SendLimiter: rate.NewLimiter(rate.Inf, 0),
 			WaitToReply: true,
-			Store:       bep44.NewMemory(),
+			Store:       store,
 			Exp:         itemLifetime,
 			DefaultWant: []krpc.Want{krpc.WantNodes},
 			// Only lab nodes: never the public routers.
@@ -100,6 +104,20 @@ func Start(ctx context.Context, n int, listen func(network, addr string) (net.Pa
 
 // Addrs returns each node's HOST:PORT, for use as bootstrap addresses.
 func (nw *Network) Addrs() []string { return append([]string(nil), nw.addrs...) }
+
+// Holders returns how many nodes store an item under key and salt.
+func (nw *Network) Holders(key ed25519.PublicKey, salt []byte) int {
+	var k [32]byte
+	copy(k[:], key)
+	target := bep44.MakeMutableTarget(k, salt)
+	n := 0
+	for _, st := range nw.stores {
+		if _, err := st.Get(target); err == nil {
+			n++
+		}
+	}
+	return n
+}
 
 // Close stops every node.
 func (nw *Network) Close() {

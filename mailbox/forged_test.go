@@ -1,0 +1,86 @@
+package mailbox_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/bep44"
+	"github.com/p2pcopy/p2pcopy/internal/dhtlab"
+	"github.com/p2pcopy/p2pcopy/mailbox"
+)
+
+// sign makes a valid BEP 44 signature for a byte-string value.
+func sign(key ed25519.PrivateKey, salt []byte, seq int64, v []byte) (sig [64]byte) {
+	copy(sig[:], bep44.Sign(key, salt, seq, fmt.Appendf(nil, "%d:%s", len(v), v)))
+	return sig
+}
+
+// An attacker node that claims to be closest to every key answers each get
+// with a forged item: a bad signature under the right key, a good signature
+// by another key under the same salt, and a good signature by the right key
+// under another salt. Get returns none of them: it keeps waiting until its
+// context ends, and it still returns the genuine value once it is put.
+func TestForgedItemsIgnored(t *testing.T) {
+	nw := startLab(t)
+	pub, priv := newKey(t)
+	_, otherPriv := newKey(t)
+	salt, forged := random(t, 16), []byte("forged answer")
+
+	var k [32]byte
+	copy(k[:], pub)
+	var otherK [32]byte
+	copy(otherK[:], otherPriv.Public().(ed25519.PublicKey))
+	badSig := sign(priv, salt, 1, forged)
+	badSig[5] ^= 0x40
+	items := []dhtlab.Item{
+		{V: forged, K: k, Sig: badSig, Seq: 1},
+		{V: forged, K: otherK, Sig: sign(otherPriv, salt, 1, forged), Seq: 1},
+		{V: forged, K: k, Sig: sign(priv, []byte("another salt"), 1, forged), Seq: 1},
+	}
+	var n atomic.Int64
+	forger, err := dhtlab.StartForger(nil, "127.0.0.1", nw, func([20]byte) dhtlab.Item {
+		return items[int(n.Add(1))%len(items)]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(forger.Close)
+
+	// The offerer meets the forger first: it is the first bootstrap node.
+	offerer := open(t, append([]string{forger.Addr()}, nw.Addrs()...))
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	defer cancel()
+	v, err := offerer.Get(ctx, pub, salt)
+	if err == nil {
+		t.Fatalf("get returned %q, which nobody with the key put", v)
+	}
+	var nf *mailbox.NotFoundError
+	if !errors.As(err, &nf) || !errors.Is(err, mailbox.ErrNotFound) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("get: %v, want a NotFoundError for the deadline", err)
+	}
+	if nf.Answered < 2 || errors.Is(err, mailbox.ErrUnreachable) {
+		t.Fatalf("get: %v: the DHT answered, it must not say unreachable", err)
+	}
+	served := forger.Served()
+	t.Logf("forger served %d forged items; get: %v", served, err)
+	if served < len(items) { // each forgery at least once
+		t.Fatalf("the forger was asked %d times: the test did not test anything", served)
+	}
+
+	// The genuine item still wins over the forger's.
+	answerer := open(t, nw.Addrs())
+	value := random(t, 300)
+	put(t, answerer, priv, salt, value)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := offerer.Get(ctx, pub, salt)
+	if err != nil || !bytes.Equal(got, value) {
+		t.Fatalf("get after the genuine put: %q, %v", got, err)
+	}
+}

@@ -54,9 +54,15 @@ func median(d []time.Duration) time.Duration {
 // first second (slow start is not the link's rate).
 func tcpRate(t *testing.T, lab *Lab, h *Host, port uint16, d time.Duration) float64 {
 	t.Helper()
-	srvAddr := netip.AddrPortFrom(lab.Internet().Addr, port)
+	return tcpRateTo(t, h, lab.Internet(), port, d)
+}
+
+// tcpRateTo is tcpRate from h to any host of the lab.
+func tcpRateTo(t *testing.T, h, to *Host, port uint16, d time.Duration) float64 {
+	t.Helper()
+	srvAddr := netip.AddrPortFrom(to.Addr, port)
 	var ln net.Listener
-	if err := lab.Internet().Run(t, func() (err error) {
+	if err := to.Run(t, func() (err error) {
 		ln, err = net.Listen("tcp4", srvAddr.String())
 		return err
 	}); err != nil {

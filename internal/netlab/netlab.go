@@ -15,6 +15,8 @@
 //	nl-<id>-hN     host behind router N: eth0 10.N.0.2/24, default via 10.N.0.1;
 //	nl-<id>-hN-K   further hosts on the same LAN (AddHostBehind) get 10.N.0.(K+1).
 //	nl-<id>-pN     public host: eth0 on br0 with its own 203.0.113.x, no NAT.
+//	nl-<id>-lNa    a shaped LAN pair (AddLANPair): eth0 172.16.N.1/24, one veth to
+//	nl-<id>-lNb    eth0 172.16.N.2/24, each end's egress shaped by tc tbf; no router.
 //	nl-<id>-wX     a link emulator (EmulateUplink, EmulateLAN) cut into hop X: two
 //	               TAP devices bridged to the two halves of the hop, frames moved
 //	               between them by the test process with delay, loss and rate.
@@ -62,6 +64,7 @@ type Lab struct {
 	closed     bool
 	internet   *Host
 	lanHosts   map[int]int // hosts on router N's LAN so far
+	lanPairs   int         // shaped LAN pairs so far (AddLANPair)
 	links      []*Link     // link emulators, stopped before namespaces go
 }
 

@@ -45,7 +45,7 @@ var (
 	binFlag     = flag.String("p2pcopy", "", "the built p2pcopy binary (required)")
 	crocFlag    = flag.String("croc", "", "a croc binary for the loopback comparison (row left out when empty)")
 	outFlag     = flag.String("out", "", "also write the markdown report to this file")
-	sectionFlag = flag.String("sections", "loopback,wan,rss,connect", "comma-separated sections to run")
+	sectionFlag = flag.String("sections", "loopback,wan,rss,connect,lan", "comma-separated sections to run")
 	loopBytes   = flag.Int64("loopback-bytes", 1<<30, "file size for the loopback rows")
 	wanBytes    = flag.Int64("wan-bytes", 100_000_000, "file size for the emulated-WAN rows")
 	wanLimit    = flag.Duration("wan-limit", 90*time.Second, "longest a WAN copy may run; the rate so far is reported")
@@ -62,12 +62,16 @@ const sctpMTU = 1191
 
 // p2pCeiling is the largest share of a link's Ethernet frame bytes that can be file bytes when
 // 64 KiB data messages (plus their 1-byte type) travel in sctpMTU-byte SCTP packets.
-func p2pCeiling() float64 {
+func p2pCeiling() float64 { return p2pCeilingWire(0) }
+
+// p2pCeilingWire is p2pCeiling on a link that also counts extra bytes per frame (24 on an
+// Ethernet wire: preamble, FCS and the gap between frames).
+func p2pCeilingWire(extra int) float64 {
 	const (
-		sctpHeaders = 12 + 16          // common header + DATA chunk header
-		wire        = 37 + 8 + 20 + 14 // DTLS 1.2 AES-GCM record, UDP, IPv4, Ethernet
+		sctpHeaders = 12 + 16 // common header + DATA chunk header
 		message     = 64<<10 + 1
 	)
+	wire := 37 + 8 + 20 + 14 + extra // DTLS 1.2 AES-GCM record, UDP, IPv4, Ethernet
 	payload := sctpMTU - sctpHeaders
 	full := message / payload
 	frames := full*(sctpMTU+wire) + (message - full*payload + sctpHeaders + wire)
@@ -120,6 +124,9 @@ func BenchmarkP2PCopy(b *testing.B) {
 		}
 		if run["connect"] {
 			connectTimes(b, lab, bin, rep)
+		}
+		if run["lan"] {
+			lan(b, lab, bin, rep)
 		}
 		text := head + strings.Join(rep.sections, "\n")
 		fmt.Println(text)
@@ -446,35 +453,62 @@ func loopback(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 // crocCopy runs croc's relay, sender and receiver in h and returns MB/s for the whole receive.
 func crocCopy(b *testing.B, h *netlab.Host, croc, src, outDir string, want [32]byte) (float64, string) {
 	b.Helper()
+	r := crocRun(b, h, h, croc, src, outDir, want)
+	return rate(*loopBytes, r.d), r.version
+}
+
+// crocResult is one croc copy: the receiver's whole command, and each process's usage.
+type crocResult struct {
+	d                                time.Duration
+	version                          string
+	sendUsage, recvUsage, relayUsage *syscall.Rusage
+}
+
+// crocRun runs croc's relay and sender in a and its receiver in bh (which may be a).
+func crocRun(b *testing.B, a, bh *netlab.Host, croc, src, outDir string, want [32]byte) crocResult {
+	b.Helper()
 	ver, _ := exec.Command(croc, "--version").Output()
 	version := strings.TrimPrefix(strings.TrimSpace(string(ver)), "croc version ")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	home := b.TempDir()
 	env := append(os.Environ(), "HOME="+home, "CROC_SECRET=p2pcopy-bench-7261")
-	relayAddr := h.Addr.String() + ":9009"
-	relay := h.Command(ctx, croc, "relay", "--host", h.Addr.String())
+	relayAddr := a.Addr.String() + ":9009"
+	relay := a.Command(ctx, croc, "relay", "--host", a.Addr.String())
 	relay.Env = env
 	if err := relay.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { relay.Process.Kill(); relay.Wait() }()
+	res := crocResult{version: version}
+	relayDone := false
+	defer func() {
+		if !relayDone {
+			relay.Process.Kill()
+			relay.Wait()
+		}
+	}()
 	time.Sleep(time.Second)
 	os.MkdirAll(outDir, 0o755)
-	send := h.Command(ctx, croc, "--relay", relayAddr, "--yes", "send", "--no-local", src)
+	send := a.Command(ctx, croc, "--relay", relayAddr, "--yes", "send", "--no-local", src)
 	send.Env = env
 	var sendOut bytes.Buffer
 	send.Stdout, send.Stderr = &sendOut, &sendOut
 	if err := send.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { send.Process.Kill(); send.Wait() }()
+	sendDone := false
+	defer func() {
+		if !sendDone {
+			send.Process.Kill()
+			send.Wait()
+		}
+	}()
 	time.Sleep(time.Second)
-	recv := h.Command(ctx, croc, "--relay", relayAddr, "--yes", "--overwrite", "--out", outDir)
+	recv := bh.Command(ctx, croc, "--relay", relayAddr, "--yes", "--overwrite", "--out", outDir)
 	recv.Env = env
 	start := time.Now()
 	out, err := recv.CombinedOutput()
-	d := time.Since(start)
+	res.d = time.Since(start)
 	if err != nil {
 		b.Fatalf("croc receive: %v\n%s\nsender:\n%s", err, out, sendOut.String())
 	}
@@ -482,7 +516,18 @@ func crocCopy(b *testing.B, h *netlab.Host, croc, src, outDir string, want [32]b
 		b.Fatal("croc: received file differs")
 	}
 	os.RemoveAll(outDir)
-	return rate(*loopBytes, d), version
+	res.recvUsage, _ = recv.ProcessState.SysUsage().(*syscall.Rusage)
+	// The sender ends by itself once the receiver has everything; the relay never does.
+	wait := time.AfterFunc(10*time.Second, func() { send.Process.Kill() })
+	send.Wait()
+	wait.Stop()
+	sendDone = true
+	res.sendUsage, _ = send.ProcessState.SysUsage().(*syscall.Rusage)
+	relay.Process.Kill()
+	relay.Wait()
+	relayDone = true
+	res.relayUsage, _ = relay.ProcessState.SysUsage().(*syscall.Rusage)
+	return res
 }
 
 func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {

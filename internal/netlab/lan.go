@@ -57,8 +57,8 @@ func (c LANConfig) validate() error {
 	return nil
 }
 
-// queueLimit is the queue in bytes.
-func (c LANConfig) queueLimit() int {
+// Queue is each side's queue in bytes: QueueBytes, or the default when it is 0.
+func (c LANConfig) Queue() int {
 	if c.QueueBytes > 0 {
 		return c.QueueBytes
 	}
@@ -66,7 +66,7 @@ func (c LANConfig) queueLimit() int {
 }
 
 func (c LANConfig) String() string {
-	return fmt.Sprintf("%.4g Mbit/s each way (tbf), queue %d B", float64(c.Rate)/1e6, c.queueLimit())
+	return fmt.Sprintf("%.4g Mbit/s each way (tbf), queue %d B", float64(c.Rate)/1e6, c.Queue())
 }
 
 // AddLANPair adds two hosts joined by one veth pair whose ends each send at cfg.Rate (a token
@@ -136,12 +136,12 @@ func (l *Lab) LANPair(cfg LANConfig) (a, b *Host, err error) {
 }
 
 // shape puts a token-bucket shaper (tbf) of cfg's rate, burst lanBurst and queue
-// cfg.queueLimit() on dev's egress in namespace ns.
+// cfg.Queue() on dev's egress in namespace ns.
 func shape(tc, ns, dev string, cfg LANConfig) error {
 	return runTool(nil, ipTool(), "netns", "exec", ns, tc, "qdisc", "replace", "dev", dev, "root", "tbf",
 		"rate", strconv.FormatInt(cfg.Rate, 10)+"bit",
 		"burst", strconv.Itoa(lanBurst),
-		"limit", strconv.Itoa(cfg.queueLimit()))
+		"limit", strconv.Itoa(cfg.Queue()))
 }
 
 // QdiscStats returns `tc -s qdisc show dev eth0` in h's namespace: for a host of a LAN pair,

@@ -51,8 +51,9 @@ fuzz:
 demo: build
 	scripts/demo.sh $(BIN)
 
-# Throughput side by side with plain TCP and croc, through the lab's link emulator, memory, CPU
-# and time to connect; needs root and takes about 20 minutes. Rewrites docs/BENCHMARKS.md.
+# Throughput side by side with plain TCP and croc, through the lab's link emulator and over a
+# 1 Gbit/s LAN (tc tbf), memory, CPU and time to connect; needs root and takes about 22 minutes.
+# Rewrites docs/BENCHMARKS.md.
 # Smaller runs: make bench BENCHFLAGS='-sections wan -wan-bytes 20000000'
 bench: build
 	GOBIN=$(abspath bin/tools) $(GO) install $(CROC)

@@ -127,8 +127,9 @@ func lan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 		"flight, far under p2pcopy's 16 MiB SCTP receive window and TCP's, so it would not lower these "+
 		"ceilings. p2pcopy's rate is its data phase (connection to end), the yardsticks' from the "+
 		"connection to the last byte, croc's its whole receive command. Both peers share this machine's "+
-		"%d cores; CPU is each process's user+system time (kernel work done in softirq is charged to "+
-		"whichever process was running). At most %.1f %% of the frame bytes can be file bytes with "+
+		"%d cores; CPU is each process's user+system time; a veth delivers a packet inside the "+
+		"sending system call, so the sender's also holds its shaper and the receiving kernel's network "+
+		"stack, which a real card and the receiver's own kernel would carry. At most %.1f %% of the frame bytes can be file bytes with "+
 		"%d-byte SCTP packets (TCP: %.1f %%); on a real Ethernet wire, which also carries 24 bytes of "+
 		"preamble, FCS and gap per frame, the ceilings are %.1f %% and %.1f %%.",
 		float64(*lanRate)/1e6, linkMB, cfg.Queue(), queueNote, rtt.Seconds()*1000, runtime.NumCPU(), 100*p2pCeiling(), sctpMTU,

@@ -199,6 +199,9 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
+	if ff := firefoxFrom(ctx); ff != nil { // firefox_test.go: the same checks in Firefox
+		return ffEval[T](t, ctx, ff, js)
+	}
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: %v", js, err)
@@ -424,6 +427,9 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 			if !strings.Contains(log.log.String(), code) {
 				t.Errorf("verification code %q on the page is not in the CLI's output:\n%s", code, log.log.String())
 			}
+			if mode == "opfs" { // the finished page looks the same whichever way it saved
+				screens(t, bctx, "received")
+			}
 			if mode == "picker" {
 				got := eval[string](t, bctx, `(async () => {
 					const f = await (await (await navigator.storage.getDirectory()).getFileHandle('picked-random.bin')).getFile();
@@ -507,6 +513,7 @@ func TestBrowserSendsToCLI(t *testing.T) {
 	if !strings.Contains(log.log.String(), "verified") {
 		t.Errorf("the CLI did not report verification:\n%s", log.log.String())
 	}
+	screens(t, bctx, "sent")
 }
 
 // pagePost posts body to the page's /answer from inside the page and returns the HTTP status.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,9 +63,11 @@ func screens(t *testing.T, ctx context.Context, what string) {
 			do(t, ctx, chromedp.EmulateViewport(int64(s.w), int64(s.h), opts...))
 		}
 		if s.name == "phone" {
-			if w := eval[[]int](t, ctx, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
-				t.Errorf("%s at %d px wide: the page is %d px wide; its widest parts: %s", browser, s.w, w[0],
-					eval[string](t, ctx, `Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > innerWidth).slice(0, 5).map((e) => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')`))
+			// Against the screen's width, not innerWidth: a mobile Chromium zooms out to fit a
+			// page that is too wide, and innerWidth grows with it.
+			if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > s.w {
+				t.Errorf("%s at %d px wide: the page is %d px wide; its widest parts: %s", browser, s.w, w,
+					eval[string](t, ctx, fmt.Sprintf(`Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > %d).slice(0, 5).map((e) => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ')`, s.w)))
 			}
 		}
 		if ff := firefoxFrom(ctx); ff != nil {

@@ -109,7 +109,9 @@ func (l *webLab) firefox(ctx context.Context, p firefoxPaths, dir string) contex
 	// Its own process group, so that the cleanup can end node and every Firefox process it
 	// started, by that group's id, if a polite close does not.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	ff := &firefox{replies: make(chan bridgeReply, 1), log: &syncBuffer{}}
+	// Commands go one at a time, so at most one reply (to a command whose wait was given up)
+	// is ever left unread; the buffer keeps the reader from blocking on it.
+	ff := &firefox{replies: make(chan bridgeReply, 4), log: &syncBuffer{}}
 	cmd.Stderr = ff.log
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -126,6 +128,8 @@ func (l *webLab) firefox(ctx context.Context, p firefoxPaths, dir string) contex
 	}
 	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
+		defer func() { _ = cmd.Wait() }() // after the last read, as os/exec asks
 		defer close(ff.replies)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -138,7 +142,6 @@ func (l *webLab) firefox(ctx context.Context, p firefoxPaths, dir string) contex
 			ff.replies <- r
 		}
 	}()
-	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = stdin.Close() // the bridge closes Firefox and exits
 		select {

@@ -141,8 +141,12 @@ type Token struct {
 	SymmetricNAT bool
 	Ufrag, Pwd   string
 	Fingerprint  [32]byte // sha-256 of the DTLS certificate
-	Candidates   []Candidate
-	Summary      *Summary // nil if absent
+	// Rendezvous is the offer's rendezvous secret (flags bit 6): nil, or RendezvousSize random
+	// bytes from which the answerer derives the keys that seal its answer, so that the answer can
+	// come back without a paste (docs/PROTOCOL.md §4). Only offers carry one.
+	Rendezvous []byte
+	Candidates []Candidate
+	Summary    *Summary // nil if absent
 }
 
 // TokenPrefix starts every token of this format version.
@@ -156,14 +160,19 @@ const (
 	maxSummaryName     = 40
 )
 
+// RendezvousSize is the length of an offer's rendezvous secret: 128 bits, so that nobody can guess
+// it, while the offer grows by only 22 characters.
+const RendezvousSize = 16
+
 // Flag bits (§1.3).
 const (
-	flagAnswer    = 1 << 0
-	flagRoleMask  = 3 << 1
-	flagActive    = 1 << 3
-	flagSummary   = 1 << 4
-	flagSymmetric = 1 << 5
-	flagReserved  = 3 << 6
+	flagAnswer     = 1 << 0
+	flagRoleMask   = 3 << 1
+	flagActive     = 1 << 3
+	flagSummary    = 1 << 4
+	flagSymmetric  = 1 << 5
+	flagRendezvous = 1 << 6
+	flagReserved   = 1 << 7
 )
 
 // Candidate address forms (§1.4).

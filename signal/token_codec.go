@@ -3,6 +3,7 @@ package signal
 // The binary body and text form of a token (docs/PROTOCOL.md §1.1, §1.3–§1.5).
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -16,7 +17,8 @@ import (
 
 // Encode writes the token as text. It fails only for fields a token cannot carry: a kind, role or
 // candidate type out of range, an offer marked Active, ufrag/pwd of the wrong length or with
-// characters other than ice-chars, more than 16 candidates, a candidate with neither or both of
+// characters other than ice-chars, a rendezvous secret in an answer or not of RendezvousSize
+// bytes, more than 16 candidates, a candidate with neither or both of
 // Addr and Host, or a host name that is not a plain DNS name. The summary name is cut to 40 bytes
 // at a rune boundary (invalid UTF-8 becomes U+FFFD first).
 func (t Token) Encode() (string, error) {
@@ -44,6 +46,9 @@ func (t Token) body() ([]byte, error) {
 	if !validICEString(t.Pwd, pwdMin, pwdMax) {
 		return nil, errors.New("signal: encode token: ICE pwd is not 22..64 ice-chars")
 	}
+	if t.Rendezvous != nil && (t.Kind != Offer || len(t.Rendezvous) != RendezvousSize) {
+		return nil, fmt.Errorf("signal: encode token: a rendezvous secret must be %d bytes in an offer (got %d bytes in an %s)", RendezvousSize, len(t.Rendezvous), t.Kind)
+	}
 	if len(t.Candidates) > maxCandidates {
 		return nil, fmt.Errorf("signal: encode token: %d candidates, at most %d fit", len(t.Candidates), maxCandidates)
 	}
@@ -58,11 +63,15 @@ func (t Token) body() ([]byte, error) {
 	if t.SymmetricNAT {
 		flags |= flagSymmetric
 	}
+	if t.Rendezvous != nil {
+		flags |= flagRendezvous
+	}
 	b = append(b, flags, byte(len(t.Ufrag)))
 	b = append(b, t.Ufrag...)
 	b = append(b, byte(len(t.Pwd)))
 	b = append(b, t.Pwd...)
 	b = append(b, t.Fingerprint[:]...)
+	b = append(b, t.Rendezvous...)
 	b = append(b, byte(len(t.Candidates)))
 	for i, c := range t.Candidates {
 		if c.Type > Relay {
@@ -206,6 +215,24 @@ func readBinary(payload string) (t Token, body []byte, size int, e *TokenError) 
 	return t, body, size, nil
 }
 
+// decodeBody reads a binary body with its checksum (what a sealed answer carries, §4.3): the
+// same checks as a pasted token, without the text around it. The error is a *TokenError.
+func decodeBody(body []byte) (Token, error) {
+	r := bodyReader{b: body}
+	t, end := r.token()
+	switch {
+	case r.short || len(body) < end+4:
+		return Token{}, tokenErr(TokenErrTruncated, msgTruncated)
+	case binary.BigEndian.Uint32(body[end:]) != tokenCRC(body[:end]):
+		return Token{}, tokenErr(TokenErrCorrupted, msgChecksum)
+	case len(body) > end+4:
+		return Token{}, tokenErr(TokenErrCorrupted, msgTrailing)
+	case r.invalid != "":
+		return Token{}, tokenErr(TokenErrCorrupted, msgBadContents, r.invalid)
+	}
+	return t, nil
+}
+
 // bodyReader reads the fields of a body. The first pass finds where the fields end; a body that
 // ends too early sets short (with need, the bytes needed so far); a field with a value outside its
 // range records the first such problem in invalid and reading goes on, so that a cut or a
@@ -301,6 +328,14 @@ func (r *bodyReader) token() (Token, int) {
 		r.bad("bad ICE password")
 	}
 	copy(t.Fingerprint[:], r.next(32))
+	if flags&flagRendezvous != 0 {
+		if t.Kind != Offer {
+			r.bad("a rendezvous secret in an answer")
+		}
+		if p := r.next(RendezvousSize); p != nil {
+			t.Rendezvous = bytes.Clone(p)
+		}
+	}
 	n := int(r.byte1())
 	if n > maxCandidates {
 		r.bad("too many addresses")

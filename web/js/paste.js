@@ -147,9 +147,10 @@ export function tokenEndsAt(chars, n, brk) {
 }
 
 // caseWasChanged tells whether a refused payload looks like a token whose capital letters became
-// small ones: long enough, only token characters, no capital letter, a small letter a..p first.
+// small ones: long enough, only token characters, no capital letter, a small letter first (a real
+// token starts with A..P, or with Q..Z or a..f when it carries a rendezvous secret).
 export function caseWasChanged(payload) {
-  return payload.length >= MIN_CASE_CHECK && /^[a-p][a-z0-9_-]*$/.test(payload);
+  return payload.length >= MIN_CASE_CHECK && /^[a-z][a-z0-9_-]*$/.test(payload);
 }
 
 // linkProtected tells whether text holds a link rewritten by Mimecast URL Protect, which hides

@@ -12,12 +12,13 @@ const pastes = JSON.parse(readFileSync(fileURLToPath(new URL('../../signal/testd
 function fields(t) {
   return {
     kind: t.kind, role: t.role, active: t.active, symmetric_nat: t.symmetricNAT, ufrag: t.ufrag, pwd: t.pwd, fingerprint: toHex(t.fingerprint),
+    ...(t.rendezvous ? { rendezvous: toHex(t.rendezvous) } : {}),
     candidates: t.candidates.map((c) => (c.addr ? { type: c.type, addr: c.addr, port: c.port } : { type: c.type, host: c.host, port: c.port })),
     summary: t.summary,
   };
 }
 function fromFields(f) {
-  return { ...f, symmetricNAT: f.symmetric_nat, fingerprint: fromHex(f.fingerprint), candidates: f.candidates.map((c) => ({ ...c })) };
+  return { ...f, symmetricNAT: f.symmetric_nat, fingerprint: fromHex(f.fingerprint), rendezvous: f.rendezvous ? fromHex(f.rendezvous) : null, candidates: f.candidates.map((c) => ({ ...c })) };
 }
 
 test('valid vectors decode, encode and rebuild the SDP', () => {
@@ -114,4 +115,28 @@ test('at most 16 candidates, chosen and ordered as the Go code does', () => {
     ['ssssssssssssssssssshhr', 's0 s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 s12 s13 h19 h20'],
     ['rhhhhhhhhhhhhhhhhhhhhh', 'r0 h1 h2 h3 h4 h5 h6 h7 h8 h9 h10 h11 h12 h13 h14 h15'],
   ]) assert.equal(show(trimCandidates(cands(kinds))), want, kinds);
+});
+
+test('a CLI offer with a rendezvous secret decodes in the page, which ignores the secret', () => {
+  const byName = Object.fromEntries(vectors.valid.map((v) => [v.name, v]));
+  const plain = byName['offer-sender-3-ipv4-summary'];
+  const rv = byName['offer-sender-3-ipv4-summary-rendezvous'];
+  assert.ok(plain && rv, 'the vectors name both offers');
+  const t = decodeToken(rv.token);
+  assert.equal(toHex(t.rendezvous), '000102030405060708090a0b0c0d0e0f');
+  // The same session as the offer without a secret: the page answers it the same way.
+  assert.equal(tokenSDP(t), plain.sdp);
+  assert.deepEqual({ ...fields(t), rendezvous: undefined }, { ...fields(decodeToken(plain.token)), rendezvous: undefined });
+  // Lowercased by a phone, it is still recognized as case damage (its first letter is U, not A..P).
+  assert.throws(() => decodeToken(rv.token.toLowerCase()), (e) => e.kind === 'corrupted' && /capital letters/.test(e.message));
+});
+
+test('the page never writes a rendezvous secret in its own tokens', () => {
+  const t = decodeToken(vectors.valid.find((v) => v.name === 'offer-sender-3-ipv4-summary-rendezvous').token);
+  // What the page sends is made from its own SDP (fromSDP), which has no secret.
+  const own = fromSDP('offer', tokenSDP(t));
+  own.role = 'receiver';
+  const text = encodeToken(own);
+  assert.equal(decodeToken(text).rendezvous, null);
+  assert.equal(text[6], 'B', 'flags 0x04 (receiver, bit 6 clear) start the text with B');
 });

@@ -49,6 +49,11 @@ type Config struct {
 	Role Role
 	// Summary of what is offered, written into the sender's token.
 	Summary *Summary
+	// Rendezvous puts a fresh rendezvous secret into the offer, so that the answer can come
+	// back without a paste (docs/PROTOCOL.md §4): the offerer then listens for it on its ICE
+	// sockets (Peer.DirectAnswer). The web page reads such offers and ignores the secret: a
+	// browser can use neither path, and its answer comes back pasted as before.
+	Rendezvous bool
 }
 
 // acceptanceWait is how long the controlling side waits for a host pair before it nominates a

@@ -50,6 +50,7 @@ type Peer struct {
 	openOnce   sync.Once
 	answerTime time.Time
 	heard      atomic.Bool // something from the peer arrived while connecting (see heardFromPeer)
+	direct     *directState
 }
 
 // NewPeer prepares a PeerConnection with fresh ICE credentials and a fresh DTLS certificate, so
@@ -103,7 +104,8 @@ func NewPeer(cfg Config) (*Peer, error) {
 			return nil, err
 		}
 	}
-	se.SetNet(n)
+	direct := newDirectState()
+	se.SetNet(rendezvousNet{Net: n, hub: direct.hub})
 
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{
@@ -118,6 +120,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 		net:         n,
 		pc:          pc,
 		fingerprint: fp,
+		direct:      direct,
 		opened:      make(chan struct{}),
 		failed:      make(chan struct{}),
 		closed:      make(chan struct{}),
@@ -143,13 +146,30 @@ func NewPeer(cfg Config) (*Peer, error) {
 // Fingerprint is the SHA-256 fingerprint of this side's DTLS certificate.
 func (p *Peer) Fingerprint() [32]byte { return p.fingerprint }
 
-// Offer gathers candidates (bounded by the gather timeout) and returns the offer token.
+// Offer gathers candidates (bounded by the gather timeout) and returns the offer token. With
+// Config.Rendezvous the token carries a fresh rendezvous secret and the Peer listens for the
+// answer on its ICE sockets (DirectAnswer).
 func (p *Peer) Offer(ctx context.Context) (Token, error) {
 	offer, err := p.pc.CreateOffer(nil)
 	if err != nil {
 		return Token{}, fmt.Errorf("creating the offer: %w", err)
 	}
-	return p.finishLocal(ctx, Offer, offer)
+	tok, gathered, err := p.finishLocal(ctx, Offer, offer)
+	if err != nil || !p.cfg.Rendezvous {
+		return tok, err
+	}
+	secret := make([]byte, RendezvousSize)
+	if _, err := rand.Read(secret); err != nil {
+		return Token{}, fmt.Errorf("making the rendezvous secret: %w", err)
+	}
+	tok.Rendezvous = secret
+	p.local.Rendezvous = secret
+	rv, err := NewRendezvous(tok)
+	if err != nil {
+		return Token{}, err
+	}
+	p.startListening(rv, gathered)
+	return tok, nil
 }
 
 // Answer takes the peer's offer (already decoded and checked) and returns the answer token.
@@ -163,23 +183,25 @@ func (p *Peer) Answer(ctx context.Context, offer Token) (Token, error) {
 	if err != nil {
 		return Token{}, fmt.Errorf("creating the answer: %w", err)
 	}
-	return p.finishLocal(ctx, Answer, answer)
-}
-
-// AcceptAnswer gives the peer's answer to the offering side; connecting starts now.
-func (p *Peer) AcceptAnswer(answer Token) error {
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.SDP()}); err != nil {
-		return fmt.Errorf("using the peer's answer: %w", err)
+	tok, _, err := p.finishLocal(ctx, Answer, answer)
+	if err == nil {
+		p.prepareAnswerer(offer, tok)
 	}
-	p.remote = &answer
-	p.answerTime = time.Now()
-	return nil
+	return tok, err
 }
 
-func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDescription) (Token, error) {
+// AcceptAnswer gives the peer's pasted answer to the offering side; connecting starts now. It is
+// AcceptAnswerFrom(answer, CarrierPaste).
+func (p *Peer) AcceptAnswer(answer Token) error {
+	return p.AcceptAnswerFrom(answer, CarrierPaste)
+}
+
+// finishLocal sets our description and returns our token once gathering ended or its time ran
+// out, with the channel closed when gathering is over.
+func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDescription) (Token, <-chan struct{}, error) {
 	gathered := webrtc.GatheringCompletePromise(p.pc)
 	if err := p.pc.SetLocalDescription(desc); err != nil {
-		return Token{}, fmt.Errorf("gathering network addresses: %w", err)
+		return Token{}, nil, fmt.Errorf("gathering network addresses: %w", err)
 	}
 	// Gathering ends by itself when every server answered or timed out; a black-holed TURN server
 	// can hold it far longer than is pleasant, so take what we have after the deadline.
@@ -189,11 +211,11 @@ func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDe
 	case <-gathered:
 	case <-timer.C:
 	case <-ctx.Done():
-		return Token{}, ctx.Err()
+		return Token{}, nil, ctx.Err()
 	}
 	tok, err := FromSDP(kind, p.pc.LocalDescription().SDP)
 	if err != nil {
-		return Token{}, fmt.Errorf("reading our own session description: %w", err)
+		return Token{}, nil, fmt.Errorf("reading our own session description: %w", err)
 	}
 	tok.Candidates = trimCandidates(tok.Candidates, 16)
 	tok.Role = p.cfg.Role
@@ -202,7 +224,7 @@ func (p *Peer) finishLocal(ctx context.Context, kind Kind, desc webrtc.SessionDe
 		tok.Active = false
 	}
 	p.local = &tok
-	return tok, nil
+	return tok, gathered, nil
 }
 
 // trimCandidates keeps at most max candidates, preferring the ones that cross NATs (srflx, prflx,

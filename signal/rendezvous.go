@@ -219,8 +219,3 @@ func (r *Rendezvous) openAnswer(scratch, blob []byte) (Token, error) {
 	}
 	return t, nil
 }
-
-// ackAAD is the additional data of an acknowledgement of the answer with fingerprint fp.
-func (r *Rendezvous) ackAAD(offer Token, answerFP [32]byte) []byte {
-	return sealAAD(sealKindAck, offer, &answerFP)
-}

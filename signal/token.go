@@ -145,6 +145,11 @@ type Token struct {
 	// bytes from which the answerer derives the keys that seal its answer, so that the answer can
 	// come back without a paste (docs/PROTOCOL.md §4). Only offers carry one.
 	Rendezvous []byte
+	// Acks says the answer's author reads acknowledgements (flags bit 6 in an answer, §1.3, §4.4):
+	// a p2pcopy CLI that answered an offer with a rendezvous secret sets it, the web page never
+	// does. The offerer acknowledges exactly the answers that carry it, however they arrived, so
+	// that a browser never gets a packet outside standard WebRTC. Only answers carry it.
+	Acks       bool
 	Candidates []Candidate
 	Summary    *Summary // nil if absent
 }
@@ -171,7 +176,8 @@ const (
 	flagActive     = 1 << 3
 	flagSummary    = 1 << 4
 	flagSymmetric  = 1 << 5
-	flagRendezvous = 1 << 6
+	flagRendezvous = 1 << 6 // offers: a rendezvous secret follows the fingerprint
+	flagAcks       = 1 << 6 // answers: the author reads acknowledgements; no bytes follow
 	flagReserved   = 1 << 7
 )
 

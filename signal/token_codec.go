@@ -18,7 +18,7 @@ import (
 // Encode writes the token as text. It fails only for fields a token cannot carry: a kind, role or
 // candidate type out of range, an offer marked Active, ufrag/pwd of the wrong length or with
 // characters other than ice-chars, a rendezvous secret in an answer or not of RendezvousSize
-// bytes, more than 16 candidates, a candidate with neither or both of
+// bytes, Acks in an offer, more than 16 candidates, a candidate with neither or both of
 // Addr and Host, or a host name that is not a plain DNS name. The summary name is cut to 40 bytes
 // at a rune boundary (invalid UTF-8 becomes U+FFFD first).
 func (t Token) Encode() (string, error) {
@@ -49,6 +49,9 @@ func (t Token) body() ([]byte, error) {
 	if t.Rendezvous != nil && (t.Kind != Offer || len(t.Rendezvous) != RendezvousSize) {
 		return nil, fmt.Errorf("signal: encode token: a rendezvous secret must be %d bytes in an offer (got %d bytes in an %s)", RendezvousSize, len(t.Rendezvous), t.Kind)
 	}
+	if t.Acks && t.Kind != Answer {
+		return nil, errors.New("signal: encode token: only an answer says it reads acknowledgements")
+	}
 	if len(t.Candidates) > maxCandidates {
 		return nil, fmt.Errorf("signal: encode token: %d candidates, at most %d fit", len(t.Candidates), maxCandidates)
 	}
@@ -65,6 +68,9 @@ func (t Token) body() ([]byte, error) {
 	}
 	if t.Rendezvous != nil {
 		flags |= flagRendezvous
+	}
+	if t.Acks {
+		flags |= flagAcks
 	}
 	b = append(b, flags, byte(len(t.Ufrag)))
 	b = append(b, t.Ufrag...)
@@ -328,10 +334,10 @@ func (r *bodyReader) token() (Token, int) {
 		r.bad("bad ICE password")
 	}
 	copy(t.Fingerprint[:], r.next(32))
-	if flags&flagRendezvous != 0 {
-		if t.Kind != Offer {
-			r.bad("a rendezvous secret in an answer")
-		}
+	switch {
+	case t.Kind == Answer:
+		t.Acks = flags&flagAcks != 0
+	case flags&flagRendezvous != 0:
 		if p := r.next(RendezvousSize); p != nil {
 			t.Rendezvous = bytes.Clone(p)
 		}

@@ -13,9 +13,12 @@ export const ROLES = ['unknown', 'sender', 'receiver'];
 export const CAND_TYPES = ['host', 'srflx', 'prflx', 'relay'];
 
 const UFRAG_MIN = 4, UFRAG_MAX = 32, PWD_MIN = 22, PWD_MAX = 64, MAX_CANDIDATES = 16, MAX_SUMMARY_NAME = 40;
-const FLAG_ANSWER = 1, FLAG_ROLE_MASK = 3 << 1, FLAG_ACTIVE = 1 << 3, FLAG_SUMMARY = 1 << 4, FLAG_SYMMETRIC = 1 << 5, FLAG_RENDEZVOUS = 1 << 6, FLAG_RESERVED = 1 << 7;
+const FLAG_ANSWER = 1, FLAG_ROLE_MASK = 3 << 1, FLAG_ACTIVE = 1 << 3, FLAG_SUMMARY = 1 << 4, FLAG_SYMMETRIC = 1 << 5, FLAG_RENDEZVOUS = 1 << 6, FLAG_ACKS = 1 << 6, FLAG_RESERVED = 1 << 7;
 // The rendezvous secret of an offer (flags bit 6, §1.3). The page reads it (a CLI's offer may carry
 // one) but has no use for it: it can send neither raw UDP nor to the DHT (§4), so it never writes one.
+// In an answer the same bit (no bytes follow) says its author, a p2pcopy CLI, reads acknowledgements
+// (§4.4): the page decodes it as `acks` and ignores it, and its own answers (fromSDP) never set it,
+// so that a CLI never sends the page anything but standard WebRTC.
 const RENDEZVOUS_SIZE = 16;
 const FORM_IPV4 = 0, FORM_IPV6 = 1, FORM_MDNS = 2, FORM_NAME = 3;
 
@@ -239,6 +242,7 @@ export function encodeToken(t) {
   if (!validICEString(t.ufrag, UFRAG_MIN, UFRAG_MAX)) throw new Error(`encode token: ICE ufrag ${JSON.stringify(t.ufrag)} is not 4..32 ice-chars`);
   if (!validICEString(t.pwd, PWD_MIN, PWD_MAX)) throw new Error('encode token: ICE pwd is not 22..64 ice-chars');
   if (t.rendezvous && (k !== 0 || t.rendezvous.length !== RENDEZVOUS_SIZE)) throw new Error('encode token: a rendezvous secret must be 16 bytes in an offer');
+  if (t.acks && k !== 1) throw new Error('encode token: only an answer says it reads acknowledgements');
   if (t.candidates.length > MAX_CANDIDATES) throw new Error(`encode token: ${t.candidates.length} candidates, at most 16 fit`);
   const b = [];
   let flags = k | (role << 1);
@@ -246,6 +250,7 @@ export function encodeToken(t) {
   if (t.summary) flags |= FLAG_SUMMARY;
   if (t.symmetricNAT) flags |= FLAG_SYMMETRIC;
   if (t.rendezvous) flags |= FLAG_RENDEZVOUS;
+  if (t.acks) flags |= FLAG_ACKS;
   b.push(flags, t.ufrag.length, ...enc.encode(t.ufrag), t.pwd.length, ...enc.encode(t.pwd), ...t.fingerprint, ...(t.rendezvous ?? []));
   b.push(t.candidates.length);
   t.candidates.forEach((c, i) => {
@@ -317,8 +322,8 @@ function badCharErr(payload, ok) {
 
 // decodeToken reads a pasted token, forgiving about what chat and mail programs do to text and
 // strict about content (§1.2): the token may be anywhere inside the text. It returns {kind, role,
-// active, ufrag, pwd, fingerprint (Uint8Array 32), rendezvous (Uint8Array 16 or null), candidates,
-// summary} and throws TokenError.
+// active, ufrag, pwd, fingerprint (Uint8Array 32), rendezvous (Uint8Array 16 or null), acks
+// (answers: true when a CLI wrote it, §4.4; the page ignores it), candidates, summary} and throws TokenError.
 // The order of its steps is that of signal.Decode (signal/paste.go).
 export function decodeToken(text) {
   text = capPaste(String(text ?? ''));
@@ -437,7 +442,7 @@ class BodyReader {
     return toNumber(v);
   }
   token() {
-    const t = { kind: OFFER, role: 'unknown', active: false, symmetricNAT: false, ufrag: '', pwd: '', fingerprint: new Uint8Array(32), rendezvous: null, candidates: [], summary: null };
+    const t = { kind: OFFER, role: 'unknown', active: false, symmetricNAT: false, ufrag: '', pwd: '', fingerprint: new Uint8Array(32), rendezvous: null, acks: false, candidates: [], summary: null };
     const flags = this.byte1();
     if (flags & FLAG_RESERVED) this.bad('reserved flag bits set');
     t.kind = flags & FLAG_ANSWER ? ANSWER : OFFER;
@@ -453,8 +458,9 @@ class BodyReader {
     if (!this.short && !validICEString(t.pwd, PWD_MIN, PWD_MAX)) this.bad('bad ICE password');
     const fp = this.next(32);
     if (fp) t.fingerprint = Uint8Array.from(fp);
-    if (flags & FLAG_RENDEZVOUS) {
-      if (t.kind !== OFFER) this.bad('a rendezvous secret in an answer');
+    if (t.kind === ANSWER) {
+      t.acks = (flags & FLAG_ACKS) !== 0;
+    } else if (flags & FLAG_RENDEZVOUS) {
       const rv = this.next(RENDEZVOUS_SIZE);
       if (rv) t.rendezvous = Uint8Array.from(rv);
     }

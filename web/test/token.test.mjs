@@ -13,6 +13,7 @@ function fields(t) {
   return {
     kind: t.kind, role: t.role, active: t.active, symmetric_nat: t.symmetricNAT, ufrag: t.ufrag, pwd: t.pwd, fingerprint: toHex(t.fingerprint),
     ...(t.rendezvous ? { rendezvous: toHex(t.rendezvous) } : {}),
+    ...(t.acks ? { acks: true } : {}),
     candidates: t.candidates.map((c) => (c.addr ? { type: c.type, addr: c.addr, port: c.port } : { type: c.type, host: c.host, port: c.port })),
     summary: t.summary,
   };
@@ -139,4 +140,36 @@ test('the page never writes a rendezvous secret in its own tokens', () => {
   const text = encodeToken(own);
   assert.equal(decodeToken(text).rendezvous, null);
   assert.equal(text[6], 'B', 'flags 0x04 (receiver, bit 6 clear) start the text with B');
+});
+
+test('a CLI answer that reads acknowledgements decodes in the page, which ignores the bit', () => {
+  const v = vectors.valid.find((x) => x.name === 'answer-receiver-active-acks');
+  assert.ok(v, 'the vectors hold an answer with flags bit 6');
+  const t = decodeToken(v.token);
+  assert.equal(t.acks, true);
+  assert.equal(t.rendezvous, null, 'bit 6 of an answer carries no secret');
+  // No bytes follow the bit: without it, the same answer is the same size and the same session.
+  const plain = encodeToken({ ...t, acks: false });
+  assert.equal(plain.length, v.token.length);
+  assert.equal(decodeToken(plain).acks, false);
+  assert.equal(tokenSDP(decodeToken(plain)), tokenSDP(t));
+  assert.throws(() => encodeToken({ ...decodeToken(vectors.valid[0].token), acks: true }), /only an answer/);
+});
+
+test("the page's own answers never say they read acknowledgements", () => {
+  // A CLI offer with a rendezvous secret: the page answers it from its own SDP (fromSDP), as app.js does.
+  const offer = decodeToken(vectors.valid.find((v) => v.name === 'offer-sender-3-ipv4-summary-rendezvous').token);
+  const answerSDP = tokenSDP(decodeToken(vectors.valid.find((v) => v.name === 'answer-receiver-active-acks').token));
+  for (const [kind, sdp] of [['answer', answerSDP], ['offer', tokenSDP(offer)]]) {
+    const own = fromSDP(kind, sdp);
+    own.role = 'receiver';
+    assert.ok(!own.acks, `fromSDP(${kind}) sets no acks`);
+    const text = encodeToken(own);
+    const back = decodeToken(text);
+    assert.equal(back.acks, false, kind);
+    assert.equal(back.rendezvous, null, kind);
+    // The flags byte, the payload's first byte: bit 6 is clear.
+    const flags = Buffer.from(text.slice(6, 8) + '==', 'base64url')[0];
+    assert.equal(flags & 0x40, 0, `${kind} flags ${flags.toString(16)}`);
+  }
 });

@@ -20,6 +20,9 @@ func directPair(t *testing.T, ctx context.Context, rendezvous bool) (offerer, an
 		t.Fatalf("offer rendezvous secret %x, want one: %v", offer.Rendezvous, rendezvous)
 	}
 	answer = roundTrip(t, mustToken(t)(answerer.Answer(ctx, offer)))
+	if answer.Acks != rendezvous {
+		t.Fatalf("answer says it reads acknowledgements: %v, want %v (the offer's secret)", answer.Acks, rendezvous)
+	}
 	return offerer, answerer, offer, answer
 }
 
@@ -95,28 +98,55 @@ func TestDirectAnswerOverLoopback(t *testing.T) {
 	}
 }
 
-// TestAnswerCarrierMailboxAndPaste: the acknowledgement names the mailbox when the offerer took
-// the answer from there; a pasted answer is never acknowledged (it may come from a browser),
-// which the answerer reads as a paste.
+// TestAnswerCarrierMailboxAndPaste: a CLI's answer says it reads acknowledgements, so the
+// offerer acknowledges it however it came, mailbox or paste, and the answerer knows how soon
+// after connecting, not after ackWait. An answer that does not say so (a browser's, as the page
+// writes it) gets no acknowledgement packet at all, and its author, had it waited for one, would
+// say CarrierUnknown after ackWait.
 func TestAnswerCarrierMailboxAndPaste(t *testing.T) {
-	for _, via := range []Carrier{CarrierMailbox, CarrierPaste} {
-		t.Run(via.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		via  Carrier
+		acks bool
+		want Carrier
+	}{
+		{"mailbox", CarrierMailbox, true, CarrierMailbox},
+		{"paste", CarrierPaste, true, CarrierPaste},
+		{"paste-from-browser", CarrierPaste, false, CarrierUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			a, b, _, answer := directPair(t, ctx, true)
-			if err := a.AcceptAnswerFrom(answer, via); err != nil {
+			answer.Acks = c.acks
+			if err := a.AcceptAnswerFrom(answer, c.via); err != nil {
 				t.Fatal(err)
 			}
+			openedAt := make(chan time.Time, 1)
+			go func() {
+				<-b.opened
+				openedAt <- time.Now()
+			}()
 			connectBoth(t, ctx, a, b)
-			start := time.Now()
 			carrier, err := b.AnswerCarrier(ctx)
-			if err != nil || carrier != via {
-				t.Errorf("answerer says %v (%v), want %v", carrier, err, via)
+			took := time.Since(<-openedAt)
+			t.Logf("answer carrier %v known %v after the answerer's channel opened; %d sealed packets reached it", carrier, took.Round(100*time.Microsecond), b.direct.openedCount())
+			if err != nil || carrier != c.want {
+				t.Errorf("answerer says %v (%v), want %v", carrier, err, c.want)
 			}
-			if via == CarrierPaste && b.direct.openedCount() != 0 {
-				t.Errorf("the answerer tried %d packets, but a pasted answer is never acknowledged", b.direct.openedCount())
+			if !c.acks {
+				if n := b.direct.openedCount(); n != 0 {
+					t.Errorf("an answer without the acks bit got %d sealed packets, want none", n)
+				}
+				if took < ackWait {
+					t.Errorf("gave up after %v, before ackWait (%v)", took, ackWait)
+				}
+				return
 			}
-			t.Logf("answer carrier known after %v", time.Since(start).Round(time.Millisecond))
+			// The acknowledgement leaves as the connection opens: well before ackWait.
+			if took > ackWait/2 {
+				t.Errorf("the answerer knew only %v after connecting, want under %v", took, ackWait/2)
+			}
 		})
 	}
 }

@@ -172,7 +172,10 @@ func (p *Peer) Offer(ctx context.Context) (Token, error) {
 	return tok, nil
 }
 
-// Answer takes the peer's offer (already decoded and checked) and returns the answer token.
+// Answer takes the peer's offer (already decoded and checked) and returns the answer token. When
+// the offer carries a rendezvous secret, the answer says that this side reads acknowledgements
+// (Token.Acks), so the offerer tells it how the answer arrived, even when it was pasted
+// (AnswerCarrier).
 func (p *Peer) Answer(ctx context.Context, offer Token) (Token, error) {
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP()}); err != nil {
 		return Token{}, fmt.Errorf("using the peer's offer: %w", err)
@@ -184,10 +187,14 @@ func (p *Peer) Answer(ctx context.Context, offer Token) (Token, error) {
 		return Token{}, fmt.Errorf("creating the answer: %w", err)
 	}
 	tok, _, err := p.finishLocal(ctx, Answer, answer)
-	if err == nil {
-		p.prepareAnswerer(offer, tok)
+	if err != nil {
+		return tok, err
 	}
-	return tok, err
+	if p.prepareAnswerer(offer, tok) {
+		tok.Acks = true
+		p.local.Acks = true
+	}
+	return tok, nil
 }
 
 // AcceptAnswer gives the peer's pasted answer to the offering side; connecting starts now. It is

@@ -41,10 +41,12 @@ const sendEvery = 2 * time.Second
 // copies over a path that just carried the whole handshake, in case one is lost.
 var ackSchedule = []time.Duration{0, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
 
-// ackWait is how long the answerer waits for an acknowledgement once connected before it
-// concludes that its answer was pasted: the offerer acknowledges only answers that came
-// sealed (a pasted answer may come from a browser, which must never get our packets), and the
-// last copy of an acknowledgement leaves 2 s after the connection opened.
+// ackWait is how long an answerer that asked for an acknowledgement (Token.Acks) waits for one
+// once connected before it gives up and says CarrierUnknown. The offerer acknowledges every
+// answer that asks, however it came, from the moment the connection opens, so the first copy
+// normally arrives one trip after connecting; the wait only ends early when every copy was lost
+// (the last leaves 2 s after the connection opened, per ackSchedule) or the offerer could not
+// send one (its selected candidate is a relay).
 const ackWait = 4 * time.Second
 
 // directState is a Peer's part in the direct path.
@@ -149,9 +151,10 @@ func (p *Peer) startListening(rv *Rendezvous, gathered <-chan struct{}) {
 }
 
 // AcceptAnswerFrom gives the peer's answer to the offering side, saying how it came; connecting
-// starts now. Direct answers arriving later are ignored. Once connected, an answer that came
-// sealed (direct or mailbox) is acknowledged to the answerer (§4.4); a pasted one is not, as it
-// may come from a browser.
+// starts now. Direct answers arriving later are ignored. Once connected, an answer that says it
+// reads acknowledgements (Token.Acks: a p2pcopy CLI's answer to an offer with a rendezvous
+// secret) is acknowledged to the answerer with via (§4.4), whether it came sealed or pasted; one
+// that does not say so (a browser's) never is, as a browser must get nothing but standard WebRTC.
 func (p *Peer) AcceptAnswerFrom(answer Token, via Carrier) error {
 	p.direct.mu.Lock()
 	p.direct.done = true
@@ -163,7 +166,7 @@ func (p *Peer) AcceptAnswerFrom(answer Token, via Carrier) error {
 	}
 	p.remote = &answer
 	p.answerTime = time.Now()
-	if rv != nil && p.local != nil && (via == CarrierDirect || via == CarrierMailbox) {
+	if rv != nil && p.local != nil && answer.Acks && via >= CarrierDirect && via <= CarrierPaste {
 		go p.sendAcks(rv, sealAAD(sealKindAck, *p.local, &answer.Fingerprint), via)
 	}
 	return nil
@@ -242,19 +245,21 @@ func sleepUntil(t time.Time, stop <-chan struct{}) bool {
 }
 
 // prepareAnswerer remembers the offer's rendezvous once our answer exists, to send the answer
-// directly and to read the acknowledgement.
-func (p *Peer) prepareAnswerer(offer, answer Token) {
+// directly and to read the acknowledgement. It reports whether the offer had one: only then can
+// this side read acknowledgements (Token.Acks).
+func (p *Peer) prepareAnswerer(offer, answer Token) bool {
 	if offer.Rendezvous == nil {
-		return
+		return false
 	}
 	rv, err := NewRendezvous(offer)
 	if err != nil {
-		return
+		return false
 	}
 	p.direct.mu.Lock()
 	p.direct.peerRV = rv
 	p.direct.ackAAD = sealAAD(sealKindAck, offer, &answer.Fingerprint)
 	p.direct.mu.Unlock()
+	return true
 }
 
 // SealedAnswer returns this side's answer sealed for the offerer (for the DHT mailbox), or
@@ -348,9 +353,11 @@ func (p *Peer) directAnswerPacket() ([]byte, []netip.AddrPort, error) {
 }
 
 // AnswerCarrier tells the answering side how its answer reached the offerer: what the offerer's
-// acknowledgement says (direct or mailbox), or CarrierPaste when the offer had no rendezvous
-// secret (a paste was the only way) or no acknowledgement came within ackWait of connecting
-// (the offerer acknowledges only sealed answers). It waits for that, or for ctx.
+// acknowledgement says (direct, mailbox or paste; it normally arrives one trip after the
+// connection opened), CarrierPaste at once when the offer had no rendezvous secret (a paste was
+// the only way, and our answer asked for no acknowledgement), or CarrierUnknown when no
+// acknowledgement came within ackWait of connecting (every copy lost, or an offerer that could
+// not send one). It waits for that, or for ctx.
 func (p *Peer) AnswerCarrier(ctx context.Context) (Carrier, error) {
 	p.direct.mu.Lock()
 	rv := p.direct.peerRV
@@ -370,7 +377,7 @@ func (p *Peer) AnswerCarrier(ctx context.Context) (Carrier, error) {
 			defer t.Stop()
 			silence = t.C
 		case <-silence:
-			return CarrierPaste, nil
+			return CarrierUnknown, nil
 		case <-p.closed:
 			return CarrierUnknown, ErrConnectionClosed
 		case <-ctx.Done():

@@ -328,7 +328,7 @@ func decodeWhole(text string) (t Token, err *TokenError, payload string, whole b
 // caseChanged replaces a refusal of payload by the case-changed message when the payload looks
 // like a token whose capital letters became small ones (a phone keyboard, a program that
 // lowercased the text): long enough, no capital letter, a small letter first (a real token starts
-// with A..P, or with Q..Z or a..f when it carries a rendezvous secret, §1.2).
+// with A..P, or with Q..Z or a..f when flags bit 6 is set, §1.2).
 func caseChanged(err *TokenError, payload string) *TokenError {
 	if err.Kind != TokenErrTruncated && err.Kind != TokenErrCorrupted || len(payload) < minCaseCheck ||
 		payload[0] < 'a' || payload[0] > 'z' {

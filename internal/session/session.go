@@ -34,6 +34,17 @@ type Exchange struct {
 	// check). It is asked before each of our tokens is written, and the answer travels in the
 	// token, so that a failed connection can name its cause on both sides.
 	SymmetricNAT func() bool
+	// Mailbox, if set, opens the DHT mailbox through which an answer comes back when it cannot
+	// come directly (§4). It is called in the background, at most once per side; the caller
+	// closes what it opened when the session is over.
+	Mailbox func(ctx context.Context) (Mailbox, error)
+	// MailboxFailed, if set, is told why the mailbox could not be used (the answer can still
+	// come directly or by paste).
+	MailboxFailed func(err error)
+	// Carried, if set, is told how the answer travelled, once known: on the side that made the
+	// offer as soon as the answer arrives, before Connect returns; on the other side from
+	// another goroutine, shortly after the connection opened.
+	Carried func(c signal.Carrier)
 }
 
 // Connect runs the exchange and returns the open channel. The caller closes the Peer.
@@ -91,7 +102,20 @@ func answer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchan
 	if tok, err = publish(ex, tok); err != nil {
 		return nil, err
 	}
+	sendCtx, stopSending := context.WithCancel(ctx)
+	sendAnswer(sendCtx, peer, ex)
 	conn, err := connect(ctx, peer, ex)
+	stopSending()
+	if err == nil && offer.Rendezvous != nil && ex.Carried != nil {
+		// The offerer's acknowledgement says how our answer travelled; it comes about a round
+		// trip after the connection opened, and the copy does not wait for it. It ends with
+		// the connection at the latest.
+		go func() {
+			if c, err := peer.AnswerCarrier(context.WithoutCancel(ctx)); err == nil {
+				ex.Carried(c)
+			}
+		}()
+	}
 	return conn, explain(err, tok, offer)
 }
 
@@ -105,14 +129,17 @@ func offerFirst(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 	if tok, err = publish(ex, tok); err != nil {
 		return nil, nil, err
 	}
-	answer, theirOffer, err := readAnswer(ctx, peer, cfg, ex)
+	answer, theirOffer, carrier, err := waitAnswer(ctx, peer, cfg, ex)
 	if err != nil || theirOffer != nil {
 		return nil, theirOffer, err
+	}
+	if ex.Carried != nil && tok.Rendezvous != nil {
+		ex.Carried(carrier)
 	}
 	if err := confirm(ctx, cfg, ex, answer); err != nil {
 		return nil, nil, err
 	}
-	if err := peer.AcceptAnswer(answer); err != nil {
+	if err := peer.AcceptAnswerFrom(answer, carrier); err != nil {
 		return nil, nil, err
 	}
 	conn, err := connect(ctx, peer, ex)
@@ -138,35 +165,6 @@ func explain(err error, ours, theirs signal.Token) error {
 		ce.Cause = signal.NATCause(ours.SymmetricNAT, theirs.SymmetricNAT)
 	}
 	return err
-}
-
-func readAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Exchange) (signal.Token, *signal.Token, error) {
-	for {
-		text, err := ex.ReadPeer(ctx)
-		if err != nil {
-			return signal.Token{}, nil, err
-		}
-		tok, err := signal.Decode(text)
-		if err == nil {
-			err = tok.Check(signal.Answer, cfg.Role, peer.Fingerprint())
-		}
-		if err == nil {
-			return tok, nil, nil
-		}
-		if bothOffered(err, tok, cfg.Role) {
-			if cfg.Role == signal.RoleReceiver {
-				return signal.Token{}, &tok, nil
-			}
-			if ex.Notice != nil {
-				ex.Notice("your peer also started (their token is an offer); they will answer yours: paste their answer")
-			}
-			continue
-		}
-		var te *signal.TokenError
-		if !errors.As(err, &te) || ex.BadToken == nil || !ex.BadToken(err) {
-			return signal.Token{}, nil, err
-		}
-	}
 }
 
 // bothOffered reports an offer from the opposite role where an answer was expected.

@@ -36,11 +36,15 @@ type Env struct {
 }
 
 // usageError marks mistakes in how the command was called (exit code 2).
-type usageError struct{ msg string }
+type usageError struct {
+	msg   string
+	cause error // what the library said, for errors.Is; may be nil
+}
 
 func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return e.cause }
 
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // Main runs the command line and returns the exit code. Errors are printed once, here: as a JSON
 // event with --json, else as one "p2pcopy: ..." line.
@@ -94,7 +98,7 @@ func exitCode(ctx context.Context, env *Env, err error) int {
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &usageError{err.Error()}
+			return &usageError{msg: err.Error()}
 		}
 		return nil
 	}

@@ -76,7 +76,9 @@ func labTransfer(t *testing.T, bin string, a, b *netlab.Host, src, out string, r
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	common := append([]string{"--json"}, flags...)
+	// No DHT mailbox here: these copies are about the network paths, and the lab has no DHT
+	// (TestOnePasteInLab starts one).
+	common := append([]string{"--json", "--no-dht"}, flags...)
 	sendFlags := append(append([]string(nil), common...), senderOnly...)
 	recv := b.Command(ctx, bin, append([]string{"receive", "-y", "-o", out}, common...)...)
 	var p *pair

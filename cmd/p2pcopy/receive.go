@@ -82,8 +82,9 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 		return err
 	}
 	defer tio.close()
+	tio.answerTravels = offerTravels(token)
 	tio.warning = natWarning(ctx, env, g, cfg)
-	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
+	ex := session.Exchange{
 		PeerToken:      token,
 		Publish:        tio.publish,
 		ReadPeer:       tio.read,
@@ -105,7 +106,10 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 			}
 			return nil
 		},
-	})
+	}
+	closeMailbox := onePaste(env, g, u, &ex, token != "")
+	peer, conn, err := session.Connect(ctx, cfg, ex)
+	closeMailbox() // the answer is through (or never will be): leave the DHT
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,9 @@ type globals struct {
 	quiet   bool
 	verbose bool
 	qr      bool
+
+	dhtNodes []string // --dht-bootstrap
+	noDHT    bool
 }
 
 func newRootCmd(env *Env, g *globals) *cobra.Command {
@@ -42,11 +45,13 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err.Error()} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{msg: err.Error()} })
 	pf := root.PersistentFlags()
 	pf.StringArrayVar(&g.stun, "stun", nil, "STUN server `URL` to learn the public address (repeatable; replaces the defaults; env P2PCOPY_STUN, comma-separated)")
 	pf.BoolVar(&g.noSTUN, "no-stun", false, "use no STUN server: local addresses only (same LAN)")
 	pf.StringArrayVar(&g.turn, "turn", nil, "TURN relay `turn:USER:PASS@HOST:PORT` for when no direct path exists (repeatable; turns: too; env P2PCOPY_TURN)")
+	pf.StringSliceVar(&g.dhtNodes, "dht-bootstrap", nil, "start the DHT mailbox from these `HOST:PORT` nodes instead of the public routers (comma-separated; env P2PCOPY_DHT_BOOTSTRAP)")
+	pf.BoolVar(&g.noDHT, "no-dht", false, "do not use the DHT mailbox that carries the answer back when it cannot come directly (--no-stun implies it)")
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "give up connecting this long after the answer")
 	pf.DurationVar(&g.stall, "stall-timeout", signal.DefaultStallTimeout, "keep waiting this long for a peer that went silent (a Wi-Fi blip, a stuck program) before giving up")
 	pf.BoolVar(&g.json, "json", false, "print one JSON event per line on stderr instead of text (tokens still go to stdout)")
@@ -60,7 +65,8 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 
 // signalConfig builds the network configuration from flags and environment.
 func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error) {
-	cfg := signal.Config{Role: role, NoSTUN: g.noSTUN, STUN: g.stun, TURN: g.turn, StallTimeout: g.stall}
+	// Our offers carry a rendezvous secret, so that the answer can come back by itself (§4).
+	cfg := signal.Config{Role: role, NoSTUN: g.noSTUN, STUN: g.stun, TURN: g.turn, StallTimeout: g.stall, Rendezvous: true}
 	if len(cfg.STUN) == 0 {
 		cfg.STUN = splitList(env.Getenv("P2PCOPY_STUN"))
 	}

@@ -69,6 +69,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		return err
 	}
 	defer tio.close()
+	tio.answerTravels = offerTravels(token)
 	tio.warning = natWarning(ctx, env, g, cfg)
 	readPeer := tio.read
 	if g.qr && token == "" { // scan-and-go: serve the page, take the answer back from it
@@ -82,7 +83,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 	} else if webListen != "" || webURL != "" {
 		return usagef("--web-listen and --web-url go with --qr when this side makes the first token")
 	}
-	peer, conn, err := session.Connect(ctx, cfg, session.Exchange{
+	ex := session.Exchange{
 		PeerToken:      token,
 		Publish:        tio.publish,
 		ReadPeer:       readPeer,
@@ -90,7 +91,10 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		Notice:         func(msg string) { u.info("%s", msg) },
 		ConnectTimeout: g.timeout,
 		SymmetricNAT:   tio.symmetricNAT,
-	})
+	}
+	closeMailbox := onePaste(env, g, u, &ex, token != "")
+	peer, conn, err := session.Connect(ctx, cfg, ex)
+	closeMailbox() // the answer is through (or never will be): leave the DHT
 	if err != nil {
 		return err
 	}

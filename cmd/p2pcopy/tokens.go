@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/mdp/qrterminal/v3"
+	"github.com/p2pcopy/p2pcopy/internal/session"
 	"github.com/p2pcopy/p2pcopy/signal"
 )
 
@@ -29,6 +30,9 @@ type tokenIO struct {
 	warning     <-chan string             // a NAT warning to show before our first token
 	symmetric   bool                      // the NAT check found a symmetric NAT (and its warning was shown)
 	link        func(token string) string // send --qr: the page link for an offer, shown with its QR code
+	// answerTravels: the peer's offer lets our answer go back by itself (§4), so pasting it
+	// back is only the fallback.
+	answerTravels bool
 }
 
 type lineResult struct {
@@ -66,7 +70,7 @@ func (t *tokenIO) close() {
 // publish prints one of our tokens: the token line on out, guidance around it on stderr.
 func (t *tokenIO) publish(tok signal.Token, text string) error {
 	t.symmetricNAT() // shows the NAT warning, if any, before our first token
-	t.u.token(tok, text)
+	t.u.token(tok, text, t.answerTravels)
 	if _, err := fmt.Fprintln(t.out, text); err != nil {
 		return fmt.Errorf("writing the token: %w", err)
 	}
@@ -79,7 +83,7 @@ func (t *tokenIO) publish(tok signal.Token, text string) error {
 		qrterminal.GenerateHalfBlock(qrText, qrterminal.L, t.u.w)
 	}
 	if tok.Kind == signal.Offer {
-		t.u.waitingForAnswer(t.interactive)
+		t.u.waitingForAnswer(t.interactive, tok.Rendezvous != nil)
 	}
 	return nil
 }
@@ -136,7 +140,10 @@ func (t *tokenIO) read(ctx context.Context) (string, error) {
 				if acc != "" {
 					return acc, nil
 				}
-				return "", usagef("input ended before your peer's answer arrived: paste the answer token your peer printed")
+				return "", &usageError{
+					msg:   "input ended before your peer's answer arrived: paste the answer token your peer printed",
+					cause: session.ErrInputEnded, // the answer may still arrive by itself
+				}
 			}
 			return "", err
 		}

@@ -39,6 +39,9 @@ type ui struct {
 	finished  bool
 	skipped   int   // files found complete from an earlier run
 	skippedB  int64 // their bytes
+	// promptOpen: a prompt was printed and its line not ended; what the user types ends it, but
+	// a message printed before that starts on a line of its own.
+	promptOpen bool
 }
 
 // stallAfter is how long without a byte before the progress line says the peer is silent.
@@ -93,6 +96,7 @@ func (u *ui) human() bool { return !u.json && !u.quiet }
 
 func (u *ui) info(format string, a ...any) {
 	if u.human() {
+		u.endPrompt()
 		fmt.Fprintf(u.w, format+"\n", a...)
 	}
 }
@@ -100,6 +104,16 @@ func (u *ui) info(format string, a ...any) {
 func (u *ui) prompt(s string) {
 	if u.human() {
 		fmt.Fprint(u.w, s)
+		u.promptOpen = true
+	}
+}
+
+// endPrompt ends the line of a prompt that is still waiting, when something else must be said
+// first (an answer that came back by itself while the prompt asked for a paste).
+func (u *ui) endPrompt() {
+	if u.promptOpen {
+		fmt.Fprintln(u.w)
+		u.promptOpen = false
 	}
 }
 
@@ -119,14 +133,17 @@ func (u *ui) errorLine(s string) {
 	}
 }
 
-func (u *ui) token(tok signal.Token, text string) {
+func (u *ui) token(tok signal.Token, text string, answerTravels bool) {
 	if u.json {
 		writeJSON(u.w, map[string]any{"event": tok.Kind.String(), "token": text})
 		return
 	}
-	if tok.Kind == signal.Offer {
+	switch {
+	case tok.Kind == signal.Offer:
 		u.info("Token (give this to your peer):")
-	} else {
+	case answerTravels:
+		u.info("Answer (it goes back to your peer by itself; give it to them only if they are still waiting):")
+	default:
 		u.info("Answer (give this back to your peer):")
 	}
 }
@@ -141,10 +158,17 @@ func (u *ui) link(l string) {
 	u.info("%s", l)
 }
 
-func (u *ui) waitingForAnswer(interactive bool) {
-	if interactive {
+// waitingForAnswer says what happens next once our offer is out. With a rendezvous secret in
+// the offer the answer may come back by itself (§4), and a paste stays the fallback.
+func (u *ui) waitingForAnswer(interactive, travels bool) {
+	switch {
+	case travels && interactive:
+		u.prompt("Waiting for your peer (or paste their answer): ")
+	case travels:
+		u.info("waiting for your peer (or their answer on stdin)...")
+	case interactive:
 		u.prompt("Paste your peer's answer: ")
-	} else {
+	default:
 		u.info("waiting for your peer's answer on stdin...")
 	}
 }

@@ -57,7 +57,7 @@ func (m *mailboxOpener) close() {
 // onePaste fills in the parts of the exchange that let the answer come back by itself. The
 // returned function closes the mailbox. answering: we answer the peer's offer (else we offer).
 func onePaste(env *Env, g *globals, u *ui, ex *session.Exchange, answering bool) (closeMailbox func()) {
-	ex.Carried = u.answerCarried
+	ex.Carried = func(c signal.Carrier) { u.answerCarried(c, answering) }
 	nodes, use := g.dhtBootstrap(env)
 	if !use {
 		return func() {}
@@ -85,7 +85,7 @@ func mailboxAdvice(err error, answering bool) string {
 
 // answerCarried tells how the answer travelled. On the answering side it is known only
 // after the copy started, hence the lock and the progress bar cleared first.
-func (u *ui) answerCarried(c signal.Carrier) {
+func (u *ui) answerCarried(c signal.Carrier, answering bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.json {
@@ -93,13 +93,17 @@ func (u *ui) answerCarried(c signal.Carrier) {
 		return
 	}
 	u.clearBar()
-	switch c {
-	case signal.CarrierDirect:
-		u.info("the answer came back directly (nothing to paste)")
-	case signal.CarrierMailbox:
-		u.info("the answer came back through the DHT mailbox (nothing to paste)")
-	case signal.CarrierPaste:
-		u.info("the answer was pasted")
+	switch {
+	case c == signal.CarrierDirect && answering:
+		u.info("your peer got the answer directly: nothing to paste back")
+	case c == signal.CarrierMailbox && answering:
+		u.info("your peer got the answer through the DHT mailbox: nothing to paste back")
+	case c == signal.CarrierPaste && answering:
+		u.info("your peer pasted the answer")
+	case c == signal.CarrierDirect:
+		u.info("the answer came back directly: nothing to paste")
+	case c == signal.CarrierMailbox:
+		u.info("the answer came back through the DHT mailbox: nothing to paste")
 	}
 }
 

@@ -32,11 +32,12 @@ func newRootCmd(env *Env, g *globals) *cobra.Command {
 		Use:   "p2pcopy",
 		Short: "Copy files directly between two computers, peer to peer",
 		Long: `p2pcopy copies files directly between two computers, each behind its own router, with no
-server in between. One side prints a token, the other pastes it and prints an answer, the first
-pastes the answer, and the bytes flow over an encrypted WebRTC connection, verified end to end.
+server in between. One side prints a token, the other pastes it, and the bytes flow over an
+encrypted WebRTC connection, verified end to end. The answer goes back by itself (directly, or
+through a mailbox on the BitTorrent DHT); where neither works, it is pasted back.
 
   sender:    p2pcopy send big.iso          (prints a token, then waits for the answer)
-  receiver:  p2pcopy receive TOKEN         (prints the answer to send back)
+  receiver:  p2pcopy receive TOKEN         (answers; the answer goes back by itself)
 
 Either side may start: "p2pcopy receive" prints a token, "p2pcopy send FILE TOKEN" answers it.
 

@@ -25,8 +25,9 @@ func newReceiveCmd(env *Env, g *globals) *cobra.Command {
 		Long: `Receive files from a peer.
 
 With TOKEN (the offer printed by "p2pcopy send"), shows what is offered, asks before accepting and
-prints the answer to send back. Without TOKEN, prints an offer token and waits for the sender's
-answer ("p2pcopy send FILE TOKEN").
+answers: the answer goes back by itself where it can (directly or through the DHT mailbox), and
+is printed for pasting where it cannot. Without TOKEN, prints an offer token and waits for the
+sender's answer ("p2pcopy send FILE TOKEN").
 
 Files are written as NAME.p2pcopy-part and renamed only after their SHA-256 matched. Received text
 messages and "-o -" data go to stdout (tokens then go to stderr).`,

@@ -26,8 +26,9 @@ func newSendCmd(env *Env, g *globals) *cobra.Command {
 		Short: "Offer files, directories, stdin (-) or a text message to a peer",
 		Long: `Offer files, directories, standard input ("-") or a text message (--text) to a peer.
 
-Without TOKEN, prints an offer token and waits for the peer's answer. With TOKEN (an offer printed
-by "p2pcopy receive"), prints the answer to send back.`,
+Without TOKEN, prints an offer token and waits for the peer's answer, which comes back by itself
+(directly or through the DHT mailbox) or is pasted. With TOKEN (an offer printed by "p2pcopy
+receive"), answers it: the answer goes back by itself where it can, and is printed for pasting.`,
 		Example: `  p2pcopy send vm.vmdk
   p2pcopy send photos/ notes.txt
   tar c dir | p2pcopy send - --name dir.tar

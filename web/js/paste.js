@@ -148,7 +148,7 @@ export function tokenEndsAt(chars, n, brk) {
 
 // caseWasChanged tells whether a refused payload looks like a token whose capital letters became
 // small ones: long enough, only token characters, no capital letter, a small letter first (a real
-// token starts with A..P, or with Q..Z or a..f when it carries a rendezvous secret).
+// token starts with A..P, or with Q..Z or a..f when flags bit 6 is set (an offer's rendezvous secret, an answer's "reads acknowledgements")).
 export function caseWasChanged(payload) {
   return payload.length >= MIN_CASE_CHECK && /^[a-z][a-z0-9_-]*$/.test(payload);
 }

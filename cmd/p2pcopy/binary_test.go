@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -95,6 +94,8 @@ func joinPipes(t *testing.T, sender, receiver *exec.Cmd) *pair {
 	b2aR, b2aW, _ := os.Pipe()
 	p.sender.Stdin, p.sender.Stdout, p.sender.Stderr = b2aR, a2bW, &p.sendErr
 	p.receiver.Stdin, p.receiver.Stdout, p.receiver.Stderr = a2bR, b2aW, &p.recvErr
+	interruptible(p.sender)
+	interruptible(p.receiver)
 	if err := p.sender.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,9 @@ func TestInterrupt(t *testing.T) {
 			if victim == "receiver" {
 				victimCmd, other = receiver, sender
 			}
-			_ = victimCmd.Process.Signal(syscall.SIGINT)
+			if err := interrupt(victimCmd); err != nil {
+				t.Fatalf("interrupting the %s: %v", victim, err)
+			}
 			victimCode, otherCode := exitCodeOf(victimCmd.Wait()), exitCodeOf(other.Wait())
 			victimErr, otherErr := sendErr.String(), recvErr.String()
 			if victim == "receiver" {

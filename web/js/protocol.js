@@ -528,10 +528,16 @@ export async function send(conn, items, opts = {}) {
 // Receiver.
 
 // receive accepts a transfer. opts.confirm(entries) is called once the manifest arrived and
-// passed the checks; it returns (or resolves to) openSink(entry, index), which returns a sink
-// {write(u8), close(), abort()} for a file, or throws a TransferError (e.g. code "limit" for a
-// file too big for the save path). Text entries are passed to opts.onText(path, text).
-// This receiver offers no resume (A has an empty have list).
+// passed the checks; it returns (or resolves to) either openSink(entry, index), or a store that
+// can resume: {open(entry, index, offset), held: [{i, offset}], prefix(i, offset)}.
+// open returns a sink {write(u8), close(), abort(), discard()} for a file, writing after the
+// first offset bytes it already holds (0: from the start), or throws a TransferError (e.g. code
+// "limit" for a file too big for the save path); held lists what the store kept of entries from
+// an earlier run, and prefix(i, offset) yields the first offset bytes it holds of entry i
+// (Uint8Arrays, in order). Text entries are passed to opts.onText(path, text).
+// Resume (§2.3): A offers held; the sender proves (P) the SHA-256 of its own first offset bytes
+// and this side, hashing what it holds, agrees (R) to exactly those that match. It never reveals
+// a hash of what it holds.
 export async function receive(conn, opts = {}) {
   const onEvent = opts.onEvent;
   const t0 = Date.now();
@@ -558,13 +564,17 @@ export async function receive(conn, opts = {}) {
       if (!m.more) break;
     }
     onEvent?.({ event: 'manifest', entries, total });
-    const openSink = await (opts.confirm ? opts.confirm(entries) : null);
-    await conn.send(message('A', { have: [] }));
+    const store = await (opts.confirm ? opts.confirm(entries) : null);
+    const openSink = typeof store === 'function' ? (e, i) => store(e, i, 0) : store ? (e, i, off) => store.open(e, i, off) : null;
+    const have = offerable(entries, typeof store === 'object' && store ? store.held ?? [] : []);
+    await conn.send(message('A', { have }));
+    // agreed: entry index -> {offset, h (the SHA-256 of those bytes, to go on from)}
+    const agreed = have.length ? await judgeProofs(conn, entries, have, store) : new Map();
     const prog = new Progress(onEvent, total);
     let next = 0; // the next non-directory entry expected
     const advance = () => { while (next < entries.length && entries[next].kind === 'dir') next++; };
     advance();
-    let files = 0;
+    let files = 0, resumed = 0;
     for (;;) {
       const m = await read(conn);
       if (m.type === 'E') {
@@ -574,13 +584,23 @@ export async function receive(conn, opts = {}) {
       if (m.type !== 'S') throw protocolError(`the peer sent a ${messageName(m.type)} message where a start (S) message was expected`);
       const { i, offset } = m.body;
       if (i !== next) throw protocolError(`the peer started entry ${i} where entry ${next} was expected`);
-      if (offset !== 0) throw protocolError(`the peer resumed ${JSON.stringify(entries[i].path)} at byte ${offset}, but no resume was offered`);
       const e = entries[i];
-      const h = sha256.create();
-      let got = 0;
+      const ag = agreed.get(i);
+      agreed.delete(i);
+      if (offset !== 0 && offset !== ag?.offset) {
+        if (!ag) throw protocolError(`the peer resumed ${JSON.stringify(e.path)} at byte ${offset}, but no resume was offered`);
+        throw protocolError(`the peer wants to resume ${JSON.stringify(e.path)} at byte ${offset}, but ${ag.offset} bytes were offered`);
+      }
+      const h = offset ? ag.h : sha256.create();
+      let got = offset;
       const textParts = [];
-      sink = e.kind === 'text' ? null : openSink ? await openSink(e, i) : null;
-      onEvent?.({ event: 'file-start', path: e.path, index: i });
+      sink = e.kind === 'text' ? null : openSink ? await openSink(e, i, offset) : null;
+      if (offset) {
+        resumed += offset;
+        prog.add(offset, true);
+        onEvent?.({ event: 'resume', path: e.path, index: i, offset });
+      }
+      onEvent?.({ event: 'file-start', path: e.path, index: i, offset });
       let fin;
       for (;;) {
         const d = await read(conn);
@@ -597,6 +617,9 @@ export async function receive(conn, opts = {}) {
       if (fin.i !== i) throw protocolError(`the peer ended entry ${fin.i} while entry ${i} was being sent`);
       if (e.kind !== 'stream' && got !== e.size) throw protocolError(`the peer sent ${got} of the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
       if (hexOf(h.digest()) !== fin.sha256.toLowerCase()) {
+        // What is held is wrong: keeping it would only fail the same way next time.
+        try { await sink?.discard?.(); } catch { /* the error below says what matters */ }
+        sink = null;
         throw new TransferError('verify', `${e.path} arrived damaged (its SHA-256 does not match the sender's); run both commands again`);
       }
       if (e.kind === 'text') {
@@ -620,9 +643,64 @@ export async function receive(conn, opts = {}) {
     // The sender closes after C; give it a moment, then close ourselves.
     await Promise.race([conn.recv().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
     conn.close();
-    return { files, bytes: prog.bytes, seconds: (Date.now() - t0) / 1000 };
+    return { files, bytes: prog.bytes, resumed, seconds: (Date.now() - t0) / 1000 };
   } catch (e) {
     try { await sink?.abort?.(); } catch { /* nothing more to do */ }
     return fail(conn, e);
   }
+}
+
+// proofCost is the size one proof adds to the sender's P message: {"i":N,"offset":N,"sha256":"…"}
+// and a comma.
+const proofCost = (r) => `{"i":${r.i},"offset":${r.offset},"sha256":"${'0'.repeat(64)}"},`.length;
+
+// offerable picks what A offers of what the store holds: files of the manifest with at least one
+// byte held and no more than their size, each once, the largest first as long as a P proving all
+// of them fits in one message (§2.3).
+export function offerable(entries, held) {
+  const seen = new Set();
+  const ok = held.filter((r) => {
+    const e = entries[r.i];
+    if (!e || e.kind !== 'file' || !isInt(r.offset) || r.offset <= 0 || r.offset > e.size || seen.has(r.i)) return false;
+    seen.add(r.i);
+    return true;
+  }).sort((a, b) => b.offset - a.offset || a.i - b.i);
+  let budget = MAX_MESSAGE_SIZE - 'P{"proofs":[]}'.length + 1; // the last proof has no comma
+  const out = [];
+  for (const r of ok) {
+    if (proofCost(r) > budget) break;
+    budget -= proofCost(r);
+    out.push({ i: r.i, offset: r.offset });
+  }
+  return out.sort((a, b) => a.i - b.i);
+}
+
+// judgeProofs reads the sender's P for what A offered, hashes the same bytes of what the store
+// holds and answers R with exactly the entries whose hash matched.
+async function judgeProofs(conn, entries, have, store) {
+  const offered = new Map(have.map((r) => [r.i, r.offset]));
+  const proofs = (await expect(conn, 'P')).body.proofs ?? [];
+  const seen = new Set();
+  for (const p of proofs) {
+    if (!offered.has(p.i)) throw protocolError(`the peer proved entry ${p.i}, which was not offered for resuming`);
+    if (p.offset !== offered.get(p.i)) throw protocolError(`the peer proved ${p.offset} bytes of ${JSON.stringify(entries[p.i].path)}, but ${offered.get(p.i)} were offered`);
+    if (seen.has(p.i)) throw protocolError(`the peer proved ${JSON.stringify(entries[p.i].path)} twice`);
+    seen.add(p.i);
+  }
+  const agreed = new Map();
+  for (const p of proofs) {
+    const h = sha256.create();
+    let n = 0;
+    try {
+      for await (const part of store.prefix(p.i, p.offset)) {
+        const take = part.subarray(0, Math.min(part.length, p.offset - n));
+        h.update(take);
+        n += take.length;
+        if (n >= p.offset) break;
+      }
+    } catch { n = -1; } // unreadable: started over
+    if (n === p.offset && hexOf(h.clone().digest()) === p.sha256.toLowerCase()) agreed.set(p.i, { offset: p.offset, h });
+  }
+  await conn.send(message('R', { resume: [...agreed].map(([i, a]) => ({ i, offset: a.offset })) }));
+  return agreed;
 }

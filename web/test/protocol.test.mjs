@@ -224,3 +224,107 @@ test('names travel and are saved composed (NFC), as the Go code does', async () 
   assert.deepEqual(seen, ['caf\u00e9.txt']);
   assert.equal(decodeMessage(message('M', { entries: [{ path: 'cafe\u0301.txt', kind: 'file', size: 1 }] })).body.entries[0].path, 'caf\u00e9.txt');
 });
+
+// memStore is a receiving store that holds earlier bytes per entry index and can resume.
+function memStore(held, store = {}) {
+  return () => ({
+    held: Object.entries(held).map(([i, b]) => ({ i: Number(i), offset: b.length })),
+    async *prefix(i, offset) {
+      const b = held[i];
+      for (let o = 0; o < offset; o += 100) yield b.subarray(o, Math.min(offset, o + 100));
+    },
+    open(e, i, offset) {
+      const parts = [Buffer.from((held[i] ?? new Uint8Array()).subarray(0, offset))];
+      return { write: (d) => { parts.push(Buffer.from(d)); }, close: () => { store[e.path] = Buffer.concat(parts); }, abort: () => {}, discard: () => { store[e.path] = 'discarded'; } };
+    },
+  });
+}
+
+test('the receiver offers what it holds, checks the proof with its own bytes and resumes only on a match', async () => {
+  const data = new Uint8Array(5000).map((_, i) => (i * 31) & 255);
+  const other = new Uint8Array(5000).map((_, i) => (i * 17 + 3) & 255);
+  const items = [
+    { path: 'same', kind: 'file', size: 5000, mode: 0o644, mtime: 0, blob: new Blob([data]) },
+    { path: 'differs', kind: 'file', size: 5000, mode: 0o644, mtime: 0, blob: new Blob([other]) },
+    { path: 'whole', kind: 'file', size: 5000, mode: 0o644, mtime: 0, blob: new Blob([data]) },
+  ];
+  const held = { 0: data.slice(0, 1234), 1: data.slice(0, 2000), 2: data.slice() };
+  const store = {};
+  const events = [];
+  const [a, b] = pipe();
+  const [sres, rres] = await Promise.all([
+    send(a, items, { chunkSize: 700 }),
+    receive(b, { confirm: memStore(held, store), onEvent: (e) => { if (e.event === 'resume') events.push([e.path, e.offset]); } }),
+  ]);
+  assert.deepEqual(events, [['same', 1234], ['whole', 5000]]);
+  assert.equal(sres.resumed, 6234, 'the sender skipped what the receiver proved it holds');
+  assert.equal(sres.sent, 15000 - 6234);
+  assert.equal(rres.resumed, 6234);
+  assert.ok(store.same.equals(Buffer.from(data)));
+  assert.ok(store.differs.equals(Buffer.from(other)), 'a prefix that did not match was received again from the start');
+  assert.ok(store.whole.equals(Buffer.from(data)));
+});
+
+test('the receiver\'s A and R on the wire: what it holds, then only what the proof matched', async () => {
+  const data = new Uint8Array(1000).map((_, i) => i & 255);
+  const [a, b] = pipe();
+  const store = {};
+  const receiving = receive(b, { confirm: memStore({ 0: data.slice(0, 400), 1: data.slice(0, 10) }, store) });
+  await a.send(message('H', { v: 2, role: 'send' }));
+  assert.equal(decodeMessage(await a.recv()).type, 'H');
+  await a.send(message('M', { entries: [{ path: 'f', kind: 'file', size: 1000 }, { path: 'g', kind: 'file', size: 1000 }], more: false }));
+  const acc = await a.recv();
+  assert.equal(new TextDecoder().decode(acc), 'A{"have":[{"i":0,"offset":400},{"i":1,"offset":10}]}');
+  const good = createHash('sha256').update(data.subarray(0, 400)).digest('hex');
+  await a.send(message('P', { proofs: [{ i: 0, offset: 400, sha256: good }, { i: 1, offset: 10, sha256: 'ab'.repeat(32) }] }));
+  assert.equal(new TextDecoder().decode(await a.recv()), 'R{"resume":[{"i":0,"offset":400}]}');
+  await a.send(message('S', { i: 0, offset: 400 }));
+  const rest = new Uint8Array(601); rest[0] = 0x44; rest.set(data.subarray(400), 1);
+  await a.send(rest);
+  await a.send(message('F', { i: 0, sha256: createHash('sha256').update(data).digest('hex') }));
+  // g was not agreed: resuming it anyway is a protocol error.
+  await a.send(message('S', { i: 1, offset: 10 }));
+  await assert.rejects(receiving, { code: 'protocol', message: 'the peer resumed "g" at byte 10, but no resume was offered' });
+  assert.ok(store.f.equals(Buffer.from(data)));
+});
+
+test('a proof the receiver did not ask for is a protocol error', async () => {
+  const [a, b] = pipe();
+  const receiving = receive(b, { confirm: memStore({ 0: new Uint8Array(5) }) });
+  await a.send(message('H', { v: 2, role: 'send' }));
+  await a.recv();
+  await a.send(message('M', { entries: [{ path: 'f', kind: 'file', size: 10 }], more: false }));
+  await a.recv();
+  await a.send(message('P', { proofs: [{ i: 0, offset: 6, sha256: '00'.repeat(32) }] }));
+  await assert.rejects(receiving, { code: 'protocol', message: 'the peer proved 6 bytes of "f", but 5 were offered' });
+});
+
+test('a resumed file whose whole hash does not match is discarded, not kept for next time', async () => {
+  const data = new Uint8Array(100).map((_, i) => i);
+  const [a, b] = pipe();
+  const store = {};
+  const receiving = receive(b, { confirm: memStore({ 0: data.slice(0, 50) }, store) });
+  await a.send(message('H', { v: 2, role: 'send' }));
+  await a.recv();
+  await a.send(message('M', { entries: [{ path: 'f', kind: 'file', size: 100 }], more: false }));
+  await a.recv();
+  await a.send(message('P', { proofs: [{ i: 0, offset: 50, sha256: createHash('sha256').update(data.subarray(0, 50)).digest('hex') }] }));
+  await a.recv();
+  await a.send(message('S', { i: 0, offset: 50 }));
+  await a.send(Uint8Array.from([0x44, ...new Uint8Array(50)]));
+  await a.send(message('F', { i: 0, sha256: createHash('sha256').update(data).digest('hex') }));
+  await assert.rejects(receiving, { code: 'verify' });
+  assert.equal(store.f, 'discarded');
+});
+
+test('A offers at most what one P can prove, the largest first', async () => {
+  const { offerable } = await import('../js/protocol.js');
+  const entries = Array.from({ length: 5000 }, (_, i) => ({ path: `f${i}`, kind: 'file', size: 1e12 }));
+  const held = entries.map((_, i) => ({ i, offset: 1 + i }));
+  const have = offerable(entries, held);
+  const p = message('P', { proofs: have.map((r) => ({ ...r, sha256: '00'.repeat(32) })) });
+  assert.ok(p.length <= 262144, `P of ${p.length} bytes`);
+  assert.ok(have.length > 2000 && have.length < 5000, `${have.length} offered`);
+  assert.ok(have.every((r) => r.i >= 5000 - have.length), 'the largest held first');
+  assert.deepEqual(offerable([{ path: 'd', kind: 'dir', size: 0 }, { path: 'f', kind: 'file', size: 3 }], [{ i: 0, offset: 1 }, { i: 1, offset: 4 }, { i: 1, offset: 0 }, { i: 9, offset: 1 }]), []);
+});

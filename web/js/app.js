@@ -2,10 +2,10 @@
 
 import { decodeToken, encodeToken, tokenSDP, fromSDP, checkToken, verificationCode, fromHex, TokenError, OFFER, ANSWER, trimCandidates } from './token.js';
 import { send, receive, dataChannelConn, formatBytes, TransferError, DEFAULT_CHUNK, FLOW } from './protocol.js';
-import { chooseSaver } from './save.js';
+import { chooseSaver, canStore, isIOS, isSafari, BLOB_LIMIT, BLOB_LIMIT_IOS } from './save.js';
 import { answerMAC } from './scan.js';
 import { qrSVG } from './qr.js';
-import { displayName, offeredText } from './display.js';
+import { displayName, offeredText, plainError } from './display.js';
 
 const APP = 'p2pcopy-web/0.1.0';
 const $ = (id) => document.getElementById(id);
@@ -34,9 +34,16 @@ function status(text) { if (!finished) $('status').textContent = text; }
 // as the CLI asks again on a terminal.
 function fail(err, retry = false) {
   console.error(err);
-  const msg = err instanceof TokenError || err instanceof TransferError ? err.message : String(err?.message ?? err);
+  let msg = plainError(err);
+  // A copy into the browser's storage that broke off continues on the next run.
+  if (state.role === 'receiver' && saver?.how === 'opfs' && state.phase === 'running' && ['io', 'timeout', 'cancelled'].includes(err?.code)) {
+    msg += '. What arrived is kept: open the same link again (or ask your peer to run the same send again) and the copy continues where it stopped';
+  }
   status('error: ' + displayName(msg)); // a message may quote a name the peer sent
-  if (!retry) finished = true;
+  if (!retry) {
+    finished = true;
+    $('transfer').hidden = $('verify-code').textContent === '—';
+  }
 }
 function done(summary, r) {
   status('done');
@@ -46,6 +53,11 @@ function done(summary, r) {
   $('summary').textContent = summary;
   $('summary').dataset.bytes = r.bytes;
   $('summary').dataset.seconds = r.seconds;
+  $('progress-live').textContent = '';
+  if ($('saved').children.length) {
+    $('saved-title').hidden = false;
+    $('saved-title').focus(); // keyboard and screen reader users land on the result
+  }
 }
 
 function eta(sec) {
@@ -53,6 +65,10 @@ function eta(sec) {
   const m = Math.floor(sec / 60), s = Math.round(sec % 60);
   return m ? `${m}m${s}s` : `${s}s`;
 }
+// The spoken progress (a live region) changes at most this often: a screen reader reading out
+// every update of the visible line would say nothing else.
+const SPEAK_EVERY_MS = 5000;
+let lastSpoken = 0;
 function onEvent(e) {
   if (e.event === 'progress') {
     const p = $('progress');
@@ -60,10 +76,16 @@ function onEvent(e) {
     p.value = e.total ? e.bytes : 0;
     const rate = e.elapsed > 0 ? e.bytes / e.elapsed : 0;
     const pct = e.total ? Math.floor((100 * e.bytes) / e.total) : 100;
-    const left = rate > 0 ? eta((e.total - e.bytes) / rate) : '';
-    $('progress-text').textContent = `${pct}% · ${formatBytes(e.bytes)} of ${formatBytes(e.total)} · ${formatBytes(Math.round(rate))}/s${left ? ' · ETA ' + left : ''}`;
+    const left = rate > 0 && e.bytes < e.total ? eta((e.total - e.bytes) / rate) : '';
+    $('progress-text').textContent = `${pct}% · ${formatBytes(e.bytes)} of ${formatBytes(e.total)} · ${formatBytes(Math.round(rate))}/s${left ? ' · ' + left + ' left' : ''}`;
+    const now = Date.now();
+    if (now - lastSpoken >= SPEAK_EVERY_MS && e.bytes < e.total) {
+      lastSpoken = now;
+      $('progress-live').textContent = `${pct} percent${left ? ', about ' + left + ' left' : ''}`;
+    }
   } else if (e.event === 'resume') {
-    $('summary').textContent = `resuming ${displayName(e.path)} at ${formatBytes(e.offset)}`;
+    $('summary').textContent = `continuing ${displayName(e.path)} at ${formatBytes(e.offset)}, where the earlier try stopped`;
+    $('summary').dataset.resumed = String(Number($('summary').dataset.resumed || 0) + e.offset);
   }
 }
 
@@ -80,7 +102,7 @@ async function newPeer() {
   const opened = new Promise((resolve, reject) => {
     dc.addEventListener('open', resolve, { once: true });
     pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed') reject(new Error('could not connect to your peer (no network path worked); on different networks one side may need a TURN relay (p2pcopy --turn)'));
+      if (pc.connectionState === 'failed') reject(Object.assign(new Error('could not connect to your peer (no network path between the two devices worked); put both on the same Wi-Fi, or on different networks ask your peer to use a relay (p2pcopy --turn)'), { plain: true }));
     });
   });
   opened.catch(() => {});
@@ -251,7 +273,8 @@ function showOffer(tok) {
   $('paste').hidden = true;
   if (!weSend) {
     $('send').hidden = true;
-    $('save-note').textContent = saveNote(tok.summary);
+    $('save-note').textContent = '';
+    saveNote(tok.summary).then((t) => { $('save-note').textContent = t; });
   }
   $('accept').disabled = weSend && !state.items;
   status(weSend ? 'choose files to send, then press Accept' : 'press Accept to receive');
@@ -259,15 +282,19 @@ function showOffer(tok) {
 }
 
 let saver = null;
-function saveNote(summary) {
+// saveNote says before Accept how the page will keep what arrives, and the limit of the
+// in-memory way (private windows, plain http pages) in plain words.
+async function saveNote(summary) {
   const total = summary ? Number(summary.total_bytes) : 0;
   const mode = params.get('save') || 'auto';
   if ((mode === 'auto' || mode === 'picker') && window.showSaveFilePicker) return 'You will choose where to save when you press Accept.';
-  if ((mode === 'auto' || mode === 'opfs') && window.isSecureContext && navigator.storage?.getDirectory) {
-    return 'Files are staged in this browser\'s private storage, then downloaded.';
+  if (mode === 'sw' && !isSafari() && window.isSecureContext && navigator.serviceWorker) return 'The file is downloaded as it arrives.';
+  if ((mode === 'auto' || mode === 'opfs' || mode === 'sw') && await canStore()) {
+    return 'The file is kept in this browser as it arrives. If the copy breaks off, open the same link again: it continues where it stopped.';
   }
-  const warn = total > 1e9 ? ` ${formatBytes(total)} may not fit: open this page over https or on this computer (p2pcopy web) for large files.` : '';
-  return 'This page keeps received files in memory until they are complete.' + warn;
+  const limit = isIOS() ? BLOB_LIMIT_IOS : BLOB_LIMIT;
+  const over = total > limit ? ` ${formatBytes(total)} is more than that, so it would be refused: open the link in a normal window, or receive on a computer.` : '';
+  return `This browser does not let the page keep files here (a private window, or a page not opened over https), so the file is held in memory until it is complete: up to about ${formatBytes(limit)}, and a copy that breaks off starts again from the beginning.${over}`;
 }
 
 async function accept() {
@@ -291,6 +318,7 @@ async function accept() {
     const mine = localToken(pc, ANSWER, state.role, state.role === 'sender' ? summarize(state.items) : null);
     state.myToken = mine.token;
     showVerification(inc.token);
+    $('offered').hidden = true; // done: what is left is handing the answer back, then progress
     showMine(ANSWER, mine.text, 'Paste this answer where your peer is waiting for it.');
     status('waiting for your peer to connect');
     if (state.scan) handBack(mine.text);
@@ -312,16 +340,39 @@ async function handBack(answer) {
     });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     $('mine-hint').textContent = 'The answer went back to your peer by itself; nothing to paste.';
-  } catch (e) {
-    $('mine-hint').textContent = `Could not hand the answer back automatically (${e.message}): copy it and send it to your peer.`;
+    $('mine').hidden = true; // nothing left to do there
+  } catch {
+    $('mine-hint').textContent = 'Could not hand the answer back by itself (the computer that showed the link could not be reached): copy it and send it to your peer.';
   }
 }
 
+// keepAwake holds a Screen Wake Lock while a transfer runs (a phone that dims and sleeps
+// drops the connection), where the browser has one; the browser drops the lock when the page is
+// hidden, so it is taken again when the page is shown. release() ends it.
+function keepAwake() {
+  if (!navigator.wakeLock?.request) return { release() {} };
+  let lock = null, on = true;
+  const take = () => { if (on && document.visibilityState === 'visible' && !lock) navigator.wakeLock.request('screen').then((l) => { lock = l; l.addEventListener?.('release', () => { lock = null; }); if (!on) l.release(); }, () => {}); };
+  document.addEventListener('visibilitychange', take);
+  take();
+  return {
+    release() {
+      on = false;
+      document.removeEventListener('visibilitychange', take);
+      lock?.release().catch(() => {});
+      lock = null;
+    },
+  };
+}
+
 async function run(peerToken) {
+  const awake = keepAwake();
   try {
     status('connecting…');
+    $('transfer').hidden = false;
     const { dc, opened } = state.peer;
     await opened;
+    state.phase = 'running';
     const conn = dataChannelConn(dc, FLOWCTL);
     if (state.role === 'sender') {
       status('sending…');
@@ -341,6 +392,7 @@ async function run(peerToken) {
   } catch (e) {
     fail(e);
   } finally {
+    awake.release();
     setTimeout(() => state.peer?.pc.close(), 3000);
   }
   void peerToken;
@@ -413,6 +465,8 @@ function start() {
     const parts = frag.split('&');
     const kv = new Map(parts.slice(1).map((p) => { const i = p.indexOf('='); return [p.slice(0, i), decodeURIComponent(p.slice(i + 1))]; }));
     if (kv.get('k')) state.scan = { secret: kv.get('k'), returnTo: kv.get('r') || '' };
+    // Opened from a link (a scanned code): only the offer and what follows it are shown.
+    document.body.classList.add('from-link');
     // Keep the secret out of the address bar (and of bookmarks and history) once read.
     if (state.scan) history.replaceState(null, '', location.pathname + location.search + '#' + parts[0]);
     $('token-input').value = decodeURIComponent(parts[0]);

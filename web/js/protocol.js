@@ -243,7 +243,7 @@ export function dataChannelConn(dc, flow = FLOW) {
   const q = new MessageQueue();
   let lowWaiters = [];
   const wakeLow = () => { const w = lowWaiters; lowWaiters = []; w.forEach((f) => f()); };
-  const lost = () => new TransferError('io', 'connection to peer lost (the data channel closed)');
+  const lost = () => new TransferError('io', 'the connection to your peer was lost');
   dc.addEventListener('message', (e) => q.push(new Uint8Array(e.data)));
   dc.addEventListener('bufferedamountlow', wakeLow);
   dc.addEventListener('close', () => { q.fail(lost()); wakeLow(); });
@@ -380,14 +380,18 @@ async function hello(conn, role, app) {
 
 // fail reports err to the peer (unless it came from the peer), closes and rethrows a
 // TransferError.
+// A failure that is not the protocol's own (the browser's storage, a bug) is rethrown as it is,
+// for the page to put in words; the peer learns only its kind, never the browser's message (§2.3).
 async function fail(conn, err) {
-  if (!(err instanceof TransferError)) err = new TransferError('io', String(err?.message ?? err));
-  if (!err.remote && err.code !== 'timeout') {
-    await sendX(conn, err);
+  const x = err instanceof TransferError ? err
+    : err?.name === 'QuotaExceededError' ? new TransferError('disk-full', 'the receiving browser has no room left for the files')
+    : new TransferError('io', 'the page on the other side ran into a problem in its browser');
+  if (!x.remote && x.code !== 'timeout') {
+    await sendX(conn, x);
     await linger(conn);
   }
   conn.close();
-  throw err;
+  throw err instanceof Error ? err : x;
 }
 
 // linger gives the peer up to 2 s to read the X just sent and close, discarding what it
@@ -531,8 +535,8 @@ export async function send(conn, items, opts = {}) {
 // passed the checks; it returns (or resolves to) either openSink(entry, index), or a store that
 // can resume: {open(entry, index, offset), held: [{i, offset}], prefix(i, offset)}.
 // open returns a sink {write(u8), close(), abort(), discard()} for a file, writing after the
-// first offset bytes it already holds (0: from the start), or throws a TransferError (e.g. code
-// "limit" for a file too big for the save path); held lists what the store kept of entries from
+// first offset bytes it already holds (0: from the start; write may take u8's buffer over), or
+// throws a TransferError (e.g. code "limit" for a file too big for the save path); held lists what the store kept of entries from
 // an earlier run, and prefix(i, offset) yields the first offset bytes it holds of entry i
 // (Uint8Arrays, in order). Text entries are passed to opts.onText(path, text).
 // Resume (§2.3): A offers held; the sender proves (P) the SHA-256 of its own first offset bytes
@@ -606,13 +610,13 @@ export async function receive(conn, opts = {}) {
         const d = await read(conn);
         if (d.type === 'F') { fin = d.body; break; }
         if (d.type !== 'D') throw protocolError(`the peer sent a ${messageName(d.type)} message in the middle of ${JSON.stringify(e.path)}`);
-        const data = d.data;
+        const data = d.data, n = data.length; // a sink may take data's buffer over
         if (e.size >= 0 && e.kind !== 'stream' && got + data.length > e.size) throw protocolError(`the peer sent more than the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
         got += data.length;
         h.update(data);
         if (e.kind === 'text') textParts.push(data.slice());
         else if (sink) await sink.write(data);
-        prog.add(data.length);
+        prog.add(n);
       }
       if (fin.i !== i) throw protocolError(`the peer ended entry ${fin.i} while entry ${i} was being sent`);
       if (e.kind !== 'stream' && got !== e.size) throw protocolError(`the peer sent ${got} of the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);

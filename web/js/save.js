@@ -1,19 +1,51 @@
 // Where received files go, best first: a save dialog (showSaveFilePicker / showDirectoryPicker,
-// on the Accept click), else the Origin Private File System (disk-backed staging, then a
-// download), else memory (a Blob, then a download). The page says up front when a transfer is
-// too big for the path it has.
+// on the Accept click), else this site's private storage in the browser (disk-backed, kept
+// across runs so a broken copy resumes: opfs.js), else memory (a Blob). The page says up front
+// when a transfer is too big for the way it has. Each verified file is then offered with the
+// actions that fit the browser: Open (types a browser shows safely), Share (where the browser
+// can share files: phones) and Download.
 
 import { TransferError, formatBytes } from './protocol.js';
 import { displayName } from './display.js';
+import { openStore, startWorker, prepareStore } from './opfs.js';
 
-const STAGING = 'p2pcopy-staging';
-const BLOB_LIMIT = 2e9; // beyond this an in-memory Blob is likely to fail
+// Beyond this an in-memory Blob is likely to fail (desktop browsers).
+export const BLOB_LIMIT = 2e9;
+// iPhones and iPads end a page holding around 400 MB in memory (DESIGN.md §8).
+export const BLOB_LIMIT_IOS = 4e8;
 
 const base = (p) => p.split('/').pop();
 const flat = (p) => p.replaceAll('/', '_');
+const downloadName = (p) => (p.includes('/') ? flat(p) : base(p));
 
-function download(blob, name) {
-  const url = URL.createObjectURL(blob);
+// Types a browser shows by itself and that cannot run code in the page's origin (no HTML, SVG
+// or XML: an object URL opened in a tab has this page's origin).
+const VIEWABLE = {
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif', bmp: 'image/bmp',
+  heic: 'image/heic', mp4: 'video/mp4', m4v: 'video/mp4', webm: 'video/webm', mov: 'video/quicktime', mp3: 'audio/mpeg', m4a: 'audio/mp4',
+  ogg: 'audio/ogg', opus: 'audio/ogg', wav: 'audio/wav', flac: 'audio/flac', pdf: 'application/pdf', txt: 'text/plain', md: 'text/plain',
+  log: 'text/plain', csv: 'text/plain',
+};
+
+// viewableType is the type a browser can show name as, or '' for anything else.
+export function viewableType(name) {
+  const m = /\.([A-Za-z0-9]+)$/.exec(name);
+  return (m && VIEWABLE[m[1].toLowerCase()]) || '';
+}
+
+// isIOS tells iPhones and iPads (including iPads that present themselves as Macs).
+export function isIOS(nav = globalThis.navigator) {
+  return /iPhone|iPad|iPod/.test(nav?.userAgent ?? '') || (nav?.platform === 'MacIntel' && nav?.maxTouchPoints > 1);
+}
+// isSafari tells Safari (and every iOS browser, which are Safari inside): service-worker
+// downloads fail there.
+export function isSafari(nav = globalThis.navigator) {
+  const ua = nav?.userAgent ?? '';
+  return isIOS(nav) || (/Safari\//.test(ua) && !/Chrome\/|Chromium\/|Android|Firefox\//.test(ua));
+}
+
+function download(file, name) {
+  const url = URL.createObjectURL(file);
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -25,13 +57,51 @@ function download(blob, name) {
 }
 
 // What each way of saving did, in the words a user knows (never the storage API's name).
-const SAVED = { picker: 'saved where you chose', opfs: 'downloaded', sw: 'downloaded', blob: 'downloaded', discard: 'checked, not kept' };
+const SAVED = { picker: 'saved where you chose', opfs: 'saved', sw: 'downloaded', blob: 'saved', discard: 'checked, not kept' };
 
-function record(path, size, how) {
+function button(text, testid, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  b.dataset.testid = testid;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+// record lists a verified file with what the user can do with it: file is its content (a File
+// or Blob), absent when it went straight to a download.
+export function record(path, size, how, file) {
   const li = document.createElement('li');
-  li.textContent = `${displayName(path)} (${formatBytes(size)}): ${SAVED[how] ?? 'saved'}`;
+  const name = downloadName(path);
+  const label = document.createElement('span');
+  label.className = 'saved-name';
+  label.textContent = `${displayName(path)} (${formatBytes(size)}): ${SAVED[how] ?? 'saved'}`;
+  li.append(label);
   li.dataset.path = path;
   li.dataset.how = how;
+  if (file && how !== 'discard') {
+    const type = viewableType(name);
+    const named = new File([file], name, { type: type || 'application/octet-stream' });
+    const actions = document.createElement('div');
+    actions.className = 'row actions';
+    if (type) {
+      actions.append(button('Open', 'open', () => {
+        const url = URL.createObjectURL(named);
+        window.open(url, '_blank', 'noopener');
+        setTimeout(() => URL.revokeObjectURL(url), 600000);
+      }));
+    }
+    let canShare = false;
+    try { canShare = !!navigator.canShare?.({ files: [named] }); } catch { /* not for files */ }
+    if (canShare) {
+      actions.append(button('Share', 'share', () => {
+        navigator.share({ files: [named], title: displayName(name) }).catch(() => { /* closed without sharing */ });
+      }));
+    }
+    actions.append(button('Download', 'download', () => download(named, name)));
+    for (const b of actions.children) b.setAttribute('aria-label', `${b.textContent} ${displayName(name)}`);
+    li.append(actions);
+  }
   document.getElementById('saved')?.append(li);
 }
 
@@ -65,25 +135,59 @@ export async function chooseSaver(summary, mode, note) {
 
 async function fallback(mode, total, note) {
   if (mode === 'sw') {
-    const reg = await registerWorker();
+    // Safari (and so every browser on iOS) fails service-worker downloads: never there.
+    const reg = isSafari() ? null : await registerWorker();
     if (reg) return swSaver(reg);
-    note('This page cannot stream downloads (no service worker here); using the next way of saving.');
+    note('This browser cannot stream downloads; the file is kept in the browser until it is complete instead.');
   }
-  if (ok(mode, 'opfs') && window.isSecureContext && navigator.storage?.getDirectory) {
-    try {
-      const root = await navigator.storage.getDirectory();
-      await root.removeEntry(STAGING, { recursive: true }).catch(() => {});
-      const dir = await root.getDirectoryHandle(STAGING, { create: true });
-      const est = await navigator.storage.estimate?.();
-      const free = est ? est.quota - est.usage : Infinity;
-      if (total > free) note(`${formatBytes(total)} is more than this browser lets the page store (${formatBytes(free)}); the transfer will be refused.`);
-      return opfsSaver(dir, free);
-    } catch (e) {
-      if (mode === 'opfs') throw e;
-    }
+  if (ok(mode, 'opfs')) {
+    const s = await storageSaver(note, total);
+    if (s) return s;
+    if (mode === 'opfs') throw new TransferError('io', 'this browser does not let the page keep files (a private window?); open the link in a normal window');
   }
-  if (total > BLOB_LIMIT) note(`${formatBytes(total)} is too big to keep in memory in this page; it will be refused. Open the page over https or on this computer (p2pcopy web) to save large files.`);
-  return blobSaver();
+  const limit = isIOS() ? BLOB_LIMIT_IOS : BLOB_LIMIT;
+  if (total > limit) note(`${formatBytes(total)} is too big to hold in this page's memory (the limit here is about ${formatBytes(limit)}); it will be refused. Open the link in a normal (not private) window, or receive on a computer.`);
+  return blobSaver(limit);
+}
+
+// storageSaver keeps received files in the site's storage in the browser (opfs.js), or returns
+// null where the browser does not allow that (private windows, insecure pages).
+async function storageSaver(note, total) {
+  if (!window.isSecureContext || !navigator.storage?.getDirectory) return null;
+  let store;
+  try {
+    store = await openStore();
+  } catch {
+    return null; // private windows refuse
+  }
+  const worker = await startWorker();
+  const est = await navigator.storage.estimate?.().catch(() => null);
+  const free = est ? est.quota - est.usage : Infinity;
+  if (total > free) note(`${formatBytes(total)} is more than this browser lets the page keep (${formatBytes(free)}); the transfer will be refused. Free up space on this device, or receive on a computer.`);
+  let current = null;
+  return {
+    how: 'opfs',
+    async prepare(entries) {
+      current = await prepareStore(store, worker, entries, free, (path, file) => {
+        download(file, downloadName(path));
+        record(path, file.size, 'opfs', file);
+      });
+      return current;
+    },
+    finish: () => current?.finish(),
+  };
+}
+
+// canStore tells, before Accept, whether this browser lets the page keep files on disk (so a
+// broken copy resumes): false in private windows and on insecure (http://LAN) pages.
+export async function canStore() {
+  if (!window.isSecureContext || !navigator.storage?.getDirectory) return false;
+  try {
+    await navigator.storage.getDirectory();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // pickerSaver saves into what the user picked: one file (the browser itself asked before
@@ -115,7 +219,7 @@ export function pickerSaver(fileHandle, dirHandle, other) {
         let n = 0;
         return {
           write: (d) => { n += d.length; return w.write(d); },
-          close: async () => { await w.close(); record(e.path, n, 'picker'); },
+          close: async () => { await w.close(); record(e.path, n, 'picker', await Promise.resolve().then(() => h.getFile()).catch(() => null)); },
           abort: () => w.abort(),
         };
       };
@@ -145,45 +249,22 @@ async function existsIn(dir, path) {
   return false;
 }
 
-function opfsSaver(dir, free) {
-  return {
-    how: 'opfs',
-    async prepare(entries) {
-      const total = entries.reduce((n, e) => n + Math.max(0, e.size), 0);
-      if (total > free) throw new TransferError('disk-full', `refusing the transfer: ${formatBytes(total)} does not fit in this browser's storage (${formatBytes(free)} free)`);
-      return async (e, i) => {
-        const h = await dir.getFileHandle(`${i}-${flat(e.path)}`, { create: true });
-        const w = await h.createWritable();
-        let n = 0;
-        return {
-          write: (d) => { n += d.length; return w.write(d); },
-          close: async () => {
-            await w.close();
-            download(await h.getFile(), e.path.includes('/') ? flat(e.path) : base(e.path));
-            record(e.path, n, 'opfs');
-          },
-          abort: () => w.abort(),
-        };
-      };
-    },
-  };
-}
-
-function blobSaver() {
+function blobSaver(limit) {
   return {
     how: 'blob',
     async prepare(entries) {
       const total = entries.reduce((n, e) => n + Math.max(0, e.size), 0);
-      if (total > BLOB_LIMIT) throw new TransferError('limit', `refusing the transfer: ${formatBytes(total)} is too big to keep in this page's memory; open the page over https or with p2pcopy web`);
+      if (total > limit) throw new TransferError('limit', `refusing the transfer: ${formatBytes(total)} is too big to hold in this page's memory; open the link in a normal (not private) window, or receive on a computer`);
       return async (e) => {
         let parts = [];
         let n = 0;
         return {
           write: (d) => { parts.push(d); n += d.length; },
           close: async () => {
-            download(new Blob(parts), e.path.includes('/') ? flat(e.path) : base(e.path));
+            const file = new File(parts, downloadName(e.path));
             parts = [];
-            record(e.path, n, 'blob');
+            download(file, downloadName(e.path));
+            record(e.path, n, 'blob', file);
           },
           abort: () => { parts = []; },
         };
@@ -221,7 +302,7 @@ function swSaver(reg) {
     async prepare() {
       return async (e) => {
         const id = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
-        const name = e.path.includes('/') ? flat(e.path) : base(e.path);
+        const name = downloadName(e.path);
         const ch = new MessageChannel();
         let credit = 0, cancelled = false, wake = null;
         const ready = new Promise((resolve) => {

@@ -39,3 +39,20 @@ test('the offer shows a hostile name by its codes', () => {
   assert.equal(offeredText({ entries: 2, total_bytes: 1000, name: 'evil\x1b[2Jname' }), '2 items: evil<U+001B>[2Jname and more (1.0 kB)');
   assert.equal(offeredText(null), 'files (no summary in the token)');
 });
+
+test('failures are said in plain words, never by a browser\'s exception name', async () => {
+  const { plainError } = await import('../js/display.js');
+  const { TransferError } = await import('../js/protocol.js');
+  const internal = /\b(opfs|AbortError|NotAllowedError|SecurityError|QuotaExceededError|DOMException|SDP|ICE|DTLS|SCTP)\b/i;
+  const dom = (name) => Object.assign(new Error(`Failed to execute 'x': ${name} happened`), { name });
+  for (const e of [dom('AbortError'), dom('QuotaExceededError'), dom('NotAllowedError'), dom('SecurityError'), dom('NoModificationAllowedError'), dom('WeirdNewError'), new TypeError('dc.send is not a function'), 'a string', null]) {
+    const m = plainError(e);
+    assert.ok(m.length > 20, m);
+    assert.doesNotMatch(m, internal, String(e?.name));
+    assert.doesNotMatch(m, /Failed to execute|is not a function/, String(e?.name));
+  }
+  assert.match(plainError(dom('QuotaExceededError')), /no room left/);
+  assert.equal(plainError(new TransferError('verify', 'x arrived damaged')), 'x arrived damaged');
+  const tok = Object.assign(new Error('bad token: truncated'), { name: 'TokenError' });
+  assert.equal(plainError(tok), 'bad token: truncated');
+});

@@ -42,7 +42,7 @@ test('saving into a chosen folder never replaces what is there', async () => {
   assert.deepEqual(tree, { 'notes.txt': 'mine', photos: { 'a.jpg': 'old' } }, 'nothing was written or replaced');
 
   // New names are saved.
-  globalThis.document = { getElementById: () => null, createElement: () => ({ dataset: {} }) };
+  globalThis.document = { getElementById: () => null, createElement: () => ({ dataset: {}, children: [], append() {}, setAttribute() {}, addEventListener() {} }) };
   const open = await pickerSaver(null, fakeDir(tree), null).prepare(entries('photos/b.jpg', 'c.txt'));
   const sink = await open({ path: 'photos/b.jpg', kind: 'file', size: 3 });
   await sink.write(new Uint8Array([104, 105, 33]));

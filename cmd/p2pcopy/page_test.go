@@ -110,7 +110,12 @@ func TestPageResumesReceive(t *testing.T) {
 
 	// First run: broken off past 30 %.
 	bctx, stop := lab.profileBrowser(ctx, profile, dl)
-	sender, tok, stdin, log := lab.cliSend(file)
+	sender, tok, stdin, log1 := lab.cliSend(file)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("first p2pcopy send:\n%s", log1.log.String())
+		}
+	})
 	acceptOffer(t, bctx, pageURL+"?stun=none&save=opfs#"+tok, stdin)
 	waitPage(t, bctx, `(`+jsProgress+` >= 0.3) ? 'y' : ''`, 2*time.Minute)
 	_ = sender.Process.Kill()
@@ -131,7 +136,7 @@ func TestPageResumesReceive(t *testing.T) {
 
 	// Second run: the same send, the same browser profile.
 	bctx, _ = lab.profileBrowser(ctx, profile, dl)
-	sender, tok, stdin, log = lab.cliSend(file)
+	sender, tok, stdin, log := lab.cliSend(file)
 	acceptOffer(t, bctx, pageURL+"?stun=none&save=opfs#"+tok, stdin)
 	waitDone(t, bctx)
 	waitExit(t, sender, &log.log)

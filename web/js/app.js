@@ -257,14 +257,17 @@ async function useToken(text) {
     if (state.phase !== 'idle') return;
     const role = tok.role === 'receiver' ? 'sender' : 'receiver';
     checkToken(tok, OFFER, role, null);
-    showOffer(tok);
+    await showOffer(tok);
   } catch (e) { fail(e, e instanceof TokenError); }
 }
 
 // showOffer shows a peer's offer with an Accept button.
-function showOffer(tok) {
+async function showOffer(tok) {
   const weSend = tok.role === 'receiver';
   state.incoming = { token: tok, role: weSend ? 'receiver' : 'sender' };
+  // The note goes in before the offer shows: text arriving later would move the Accept button
+  // under a finger (or a pointer) already on its way. Asking the browser is bounded.
+  const note = weSend ? '' : await Promise.race([saveNote(tok.summary), new Promise((r) => setTimeout(() => r(''), 3000))]);
   $('offered').hidden = false;
   $('offered-title').textContent = weSend ? 'Your peer wants to receive' : 'Your peer offers';
   $('offered-what').textContent = weSend ? 'Files you choose here' : offeredText(tok.summary);
@@ -273,8 +276,7 @@ function showOffer(tok) {
   $('paste').hidden = true;
   if (!weSend) {
     $('send').hidden = true;
-    $('save-note').textContent = '';
-    saveNote(tok.summary).then((t) => { $('save-note').textContent = t; });
+    $('save-note').textContent = note;
   }
   $('accept').disabled = weSend && !state.items;
   status(weSend ? 'choose files to send, then press Accept' : 'press Accept to receive');
@@ -472,6 +474,7 @@ function start() {
     $('token-input').value = decodeURIComponent(parts[0]);
     useToken(parts[0]);
   }
+  document.documentElement.dataset.ready = 'yes'; // the controls answer from now on (tests wait for it)
 }
 
 start();

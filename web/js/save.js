@@ -7,7 +7,6 @@
 
 import { TransferError, formatBytes } from './protocol.js';
 import { displayName } from './display.js';
-import { openStore, startWorker, prepareStore } from './opfs.js';
 
 // Beyond this an in-memory Blob is likely to fail (desktop browsers).
 export const BLOB_LIMIT = 2e9;
@@ -154,6 +153,8 @@ async function fallback(mode, total, note) {
 // null where the browser does not allow that (private windows, insecure pages).
 async function storageSaver(note, total) {
   if (!window.isSecureContext || !navigator.storage?.getDirectory) return null;
+  // Loaded only when used: a page that sends, or holds files in memory, starts faster.
+  const { openStore, startWorker, prepareStore } = await import('./opfs.js');
   let store;
   try {
     store = await openStore();

@@ -613,8 +613,10 @@ func TestBrowserBadToken(t *testing.T) {
 		}
 		cliCause := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "p2pcopy: ")
 		n++
-		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&n=%d", pageURL, n)),
-			chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), tok),
+		do(t, bctx, chromedp.Navigate(fmt.Sprintf("%s?stun=none&n=%d", pageURL, n)))
+		// A click before the page wired up its controls would be lost (app.js sets data-ready).
+		waitPage(t, bctx, "document.documentElement.dataset.ready", time.Minute)
+		do(t, bctx, chromedp.SetValue(chromedp.CSS(`[data-testid=token-input]`), tok),
 			chromedp.Click(chromedp.CSS(`[data-testid=token-go]`)))
 		st := waitStatusError(t, bctx)
 		if st != "error: "+cliCause {

@@ -6,6 +6,7 @@ import { chooseSaver, canStore, isIOS, isSafari, BLOB_LIMIT, BLOB_LIMIT_IOS } fr
 import { answerMAC } from './scan.js';
 import { qrSVG } from './qr.js';
 import { displayName, offeredText, plainError } from './display.js';
+import { startHasher, inPlace } from './hash.js';
 
 const APP = 'p2pcopy-web/0.1.0';
 const $ = (id) => document.getElementById(id);
@@ -369,22 +370,28 @@ function keepAwake() {
 
 async function run(peerToken) {
   const awake = keepAwake();
+  // SHA-256 in a worker, started while the connection is made; in place where none starts.
+  const hashing = startHasher().catch(() => null);
+  let hashes = inPlace;
   try {
     status('connecting…');
     $('transfer').hidden = false;
     const { dc, opened } = state.peer;
     await opened;
     state.phase = 'running';
+    // Listening at once: the peer's first message may already be on its way.
     const conn = dataChannelConn(dc, FLOWCTL);
+    hashes = (await hashing) ?? inPlace;
     if (state.role === 'sender') {
       status('sending…');
-      const r = await send(conn, state.items, { app: APP, chunkSize: CHUNK, onEvent });
+      const r = await send(conn, state.items, { app: APP, chunkSize: CHUNK, onEvent, hashes });
       done(`sent ${r.files} file(s), ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s (${formatBytes(Math.round(r.bytes / Math.max(r.seconds, 0.001)))}/s), sha256 verified by the receiver`, r);
     } else {
       status('receiving…');
       const r = await receive(conn, {
         app: APP,
         onEvent,
+        hashes,
         confirm: (entries) => saver.prepare(entries),
         onText: (path, text) => { $('text').hidden = false; $('text').textContent += text; },
       });
@@ -395,6 +402,7 @@ async function run(peerToken) {
     fail(e);
   } finally {
     awake.release();
+    hashing.then((h) => h?.terminate());
     setTimeout(() => state.peer?.pc.close(), 3000);
   }
   void peerToken;

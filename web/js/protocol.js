@@ -2,7 +2,7 @@
 // a sender that reads Blobs in slices with flow control, and a receiver that writes into sinks
 // the page chooses (file picker, Origin Private File System, or memory).
 
-import { sha256 } from '../vendor/noble-hashes/sha2.js';
+import { inPlace } from './hash.js';
 
 export const MAX_MESSAGE_SIZE = 262144;
 export const DEFAULT_CHUNK = 64 * 1024;
@@ -33,7 +33,6 @@ function messageName(t) {
   return `unknown type 0x${c.toString(16).padStart(2, '0')}`;
 }
 
-const hexOf = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const isSHA256Hex = (s) => typeof s === 'string' && /^[0-9a-fA-F]{64}$/.test(s);
 const isInt = (n) => typeof n === 'number' && Number.isInteger(n);
 
@@ -422,10 +421,12 @@ class Progress {
 
 // send offers items and sends them once the peer accepted. An item is
 // {path, kind: 'file'|'dir'|'text', size, mode, mtime, blob}. It resolves after the receiver's C
-// with {files, bytes, sent, resumed, seconds}.
+// with {files, bytes, sent, resumed, seconds}. opts.hashes computes the SHA-256 sums (hash.js:
+// a worker's; by default on this thread).
 export async function send(conn, items, opts = {}) {
   const chunk = Math.min(opts.chunkSize || DEFAULT_CHUNK, MAX_MESSAGE_SIZE - 1);
   const readSize = Math.max(chunk, opts.readSize || 4 * 1024 * 1024);
+  const hashes = opts.hashes ?? inPlace;
   const onEvent = opts.onEvent;
   const t0 = Date.now();
   conn = live(conn, opts.idleTimeout ?? DEFAULT_IDLE_MS);
@@ -452,12 +453,12 @@ export async function send(conn, items, opts = {}) {
       for (const r of have) {
         const it = items[r.i];
         if (it.kind !== 'file' || r.offset === 0) continue;
-        const h = sha256.create();
+        const h = hashes.create();
         for (let off = 0; off < r.offset; off += readSize) {
-          h.update(new Uint8Array(await it.blob.slice(off, Math.min(r.offset, off + readSize)).arrayBuffer()));
+          await h.update(new Uint8Array(await it.blob.slice(off, Math.min(r.offset, off + readSize)).arrayBuffer()), true);
         }
         states.set(r.i, h);
-        proofs.push({ i: r.i, offset: r.offset, sha256: hexOf(h.clone().digest()) });
+        proofs.push({ i: r.i, offset: r.offset, sha256: await h.hex(true) });
       }
       await conn.send(message('P', { proofs }));
       for (const r of (await expect(conn, 'R')).body.resume ?? []) {
@@ -467,6 +468,7 @@ export async function send(conn, items, opts = {}) {
         if (resume.has(r.i)) throw protocolError(`the peer agreed to resume ${items[r.i].path} twice`);
         resume.set(r.i, { offset: r.offset, h: states.get(r.i) });
       }
+      for (const [i, h] of states) if (!resume.has(i)) h.free();
     }
     const prog = new Progress(onEvent, total);
     let files = 0, sent = 0, resumed = 0;
@@ -480,7 +482,7 @@ export async function send(conn, items, opts = {}) {
       const it = items[i];
       if (it.kind === 'dir') continue;
       const blob = it.kind === 'text' ? new Blob([it.text]) : it.blob;
-      let h = sha256.create();
+      let h;
       let offset = 0;
       const r = resume.get(i);
       if (r) {
@@ -488,6 +490,7 @@ export async function send(conn, items, opts = {}) {
         offset = r.offset;
         onEvent?.({ event: 'resume', path: it.path, offset });
       }
+      h ??= hashes.create();
       await conn.send(message('S', { i, offset }));
       resumed += offset;
       prog.add(offset, true);
@@ -499,7 +502,6 @@ export async function send(conn, items, opts = {}) {
         if (block.length === 0) throw new TransferError('changed', `${it.path} changed while it was being sent; send it again when it is no longer being written`);
         const blockEnd = pos + block.length;
         next = blockEnd < it.size ? blob.slice(blockEnd, Math.min(it.size, blockEnd + readSize)).arrayBuffer() : null;
-        h.update(block);
         for (let o = 0; o < block.length; o += chunk) {
           const part = block.subarray(o, Math.min(block.length, o + chunk));
           const d = new Uint8Array(1 + part.length);
@@ -510,9 +512,11 @@ export async function send(conn, items, opts = {}) {
           sent += part.length;
           prog.add(part.length);
         }
+        // Its D messages are copies: the block goes to the hash as it is.
+        await h.update(block, true);
         pos = blockEnd;
       }
-      await conn.send(message('F', { i, sha256: hexOf(h.digest()) }));
+      await conn.send(message('F', { i, sha256: await h.hex() }));
       files++;
       onEvent?.({ event: 'file-done', path: it.path });
     }
@@ -538,12 +542,14 @@ export async function send(conn, items, opts = {}) {
 // first offset bytes it already holds (0: from the start; write may take u8's buffer over), or
 // throws a TransferError (e.g. code "limit" for a file too big for the save path); held lists what the store kept of entries from
 // an earlier run, and prefix(i, offset) yields the first offset bytes it holds of entry i
-// (Uint8Arrays, in order). Text entries are passed to opts.onText(path, text).
+// (Uint8Arrays, in order). Text entries are passed to opts.onText(path, text). opts.hashes
+// computes the SHA-256 sums (hash.js: a worker's; by default on this thread).
 // Resume (§2.3): A offers held; the sender proves (P) the SHA-256 of its own first offset bytes
 // and this side, hashing what it holds, agrees (R) to exactly those that match. It never reveals
 // a hash of what it holds.
 export async function receive(conn, opts = {}) {
   const onEvent = opts.onEvent;
+  const hashes = opts.hashes ?? inPlace;
   const t0 = Date.now();
   let sink = null;
   conn = live(conn, opts.idleTimeout ?? DEFAULT_IDLE_MS);
@@ -573,7 +579,7 @@ export async function receive(conn, opts = {}) {
     const have = offerable(entries, typeof store === 'object' && store ? store.held ?? [] : []);
     await conn.send(message('A', { have }));
     // agreed: entry index -> {offset, h (the SHA-256 of those bytes, to go on from)}
-    const agreed = have.length ? await judgeProofs(conn, entries, have, store) : new Map();
+    const agreed = have.length ? await judgeProofs(conn, entries, have, store, hashes) : new Map();
     const prog = new Progress(onEvent, total);
     let next = 0; // the next non-directory entry expected
     const advance = () => { while (next < entries.length && entries[next].kind === 'dir') next++; };
@@ -595,7 +601,7 @@ export async function receive(conn, opts = {}) {
         if (!ag) throw protocolError(`the peer resumed ${JSON.stringify(e.path)} at byte ${offset}, but no resume was offered`);
         throw protocolError(`the peer wants to resume ${JSON.stringify(e.path)} at byte ${offset}, but ${ag.offset} bytes were offered`);
       }
-      const h = offset ? ag.h : sha256.create();
+      const h = offset ? ag.h : hashes.create();
       let got = offset;
       const textParts = [];
       sink = e.kind === 'text' ? null : openSink ? await openSink(e, i, offset) : null;
@@ -613,14 +619,14 @@ export async function receive(conn, opts = {}) {
         const data = d.data, n = data.length; // a sink may take data's buffer over
         if (e.size >= 0 && e.kind !== 'stream' && got + data.length > e.size) throw protocolError(`the peer sent more than the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
         got += data.length;
-        h.update(data);
+        await h.update(data); // a copy: the sink may take data's buffer
         if (e.kind === 'text') textParts.push(data.slice());
         else if (sink) await sink.write(data);
         prog.add(n);
       }
       if (fin.i !== i) throw protocolError(`the peer ended entry ${fin.i} while entry ${i} was being sent`);
       if (e.kind !== 'stream' && got !== e.size) throw protocolError(`the peer sent ${got} of the ${e.size} bytes announced for ${JSON.stringify(e.path)}`);
-      if (hexOf(h.digest()) !== fin.sha256.toLowerCase()) {
+      if ((await h.hex()) !== fin.sha256.toLowerCase()) {
         // What is held is wrong: keeping it would only fail the same way next time.
         try { await sink?.discard?.(); } catch { /* the error below says what matters */ }
         sink = null;
@@ -681,7 +687,7 @@ export function offerable(entries, held) {
 
 // judgeProofs reads the sender's P for what A offered, hashes the same bytes of what the store
 // holds and answers R with exactly the entries whose hash matched.
-async function judgeProofs(conn, entries, have, store) {
+async function judgeProofs(conn, entries, have, store, hashes) {
   const offered = new Map(have.map((r) => [r.i, r.offset]));
   const proofs = (await expect(conn, 'P')).body.proofs ?? [];
   const seen = new Set();
@@ -693,17 +699,18 @@ async function judgeProofs(conn, entries, have, store) {
   }
   const agreed = new Map();
   for (const p of proofs) {
-    const h = sha256.create();
+    const h = hashes.create();
     let n = 0;
     try {
       for await (const part of store.prefix(p.i, p.offset)) {
         const take = part.subarray(0, Math.min(part.length, p.offset - n));
-        h.update(take);
+        await h.update(take);
         n += take.length;
         if (n >= p.offset) break;
       }
     } catch { n = -1; } // unreadable: started over
-    if (n === p.offset && hexOf(h.clone().digest()) === p.sha256.toLowerCase()) agreed.set(p.i, { offset: p.offset, h });
+    if (n === p.offset && (await h.hex(true)) === p.sha256.toLowerCase()) agreed.set(p.i, { offset: p.offset, h });
+    else h.free();
   }
   await conn.send(message('R', { resume: [...agreed].map(([i, a]) => ({ i, offset: a.offset })) }));
   return agreed;

@@ -139,8 +139,10 @@ func TestBrowserThroughput(t *testing.T) {
 			if f.chunk > 0 {
 				q += fmt.Sprintf("&chunk=%d&high=%d&low=%d", f.chunk, f.high, f.low)
 			}
-			do(t, bctx, chromedp.Navigate(pageURL+q+os.Getenv("P2PCOPY_WEB_BENCH_Q")),
-				chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{file}))
+			do(t, bctx, chromedp.Navigate(pageURL+q+os.Getenv("P2PCOPY_WEB_BENCH_Q")))
+			// Files picked before the page wired up its controls would be lost (app.js sets data-ready).
+			waitPage(t, bctx, "document.documentElement.dataset.ready", time.Minute)
+			do(t, bctx, chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=files-input]`), []string{file}))
 			offer := waitToken(t, bctx, "offer-token")
 			out := t.TempDir()
 			recv := lab.command("receive", "-y", "--no-stun", "-o", out, offer)

@@ -175,6 +175,13 @@ func TestGrowPacketsOnlyOnLAN(t *testing.T) {
 		}
 	}
 	a.Info.Path = PathLAN
+	// Two of this machine's own addresses (192.0.2.2 to itself, fd00::2 to fe80::1): one
+	// machine, whatever the addresses.
+	a.Info.Local.Address, a.Info.Remote.Address, a.Info.SameMachine = "fd00::2", "fe80::1", true
+	if !a.CanGrowPackets() {
+		t.Error("a pair between two of this machine's own addresses cannot grow its packets")
+	}
+	a.Info.SameMachine = false // the pairs below reach another machine
 	for _, remote := range []string{"10.1.2.3", "192.168.7.7", ""} {
 		a.Info.Remote.Address = remote
 		if a.CanGrowPackets() {

@@ -470,6 +470,9 @@ func (p *Peer) info() ConnInfo {
 	info.Local = Endpoint{Type: pair.Local.Typ.String(), Address: pair.Local.Address, Port: pair.Local.Port}
 	info.Remote = Endpoint{Type: pair.Remote.Typ.String(), Address: pair.Remote.Address, Port: pair.Remote.Port}
 	info.Path = p.classify(pair)
+	info.SameMachine = pair.Local.Typ == webrtc.ICECandidateTypeHost &&
+		(pair.Remote.Typ == webrtc.ICECandidateTypeHost || pair.Remote.Typ == webrtc.ICECandidateTypePrflx) &&
+		p.ownAddress(pair.Local.Address) && p.ownAddress(pair.Remote.Address)
 	if info.Path == PathRelayed {
 		if pair.Local.Typ == webrtc.ICECandidateTypeRelay {
 			info.RelayHost = p.turnHost()
@@ -572,6 +575,9 @@ type ConnInfo struct {
 	RelayHost   string
 	VerifyCode  string
 	ConnectTime time.Duration
+	// SameMachine: the pair joins two host addresses of this machine (the peer runs here
+	// too), so the kernel carries its packets over loopback whatever the addresses are.
+	SameMachine bool
 }
 
 // Describe is the one-line human summary: "direct on LAN", "direct through NAT", "relayed via TURN HOST".

@@ -327,6 +327,9 @@ type Association struct {
 	fastRtxWnd                uint32 // Send window for fast retransmit
 	cwndCAStep                uint32 // Step of congestion window increase at Congestion Avoidance
 
+	// p2pcopy patch: WithRandomLossTolerance
+	lossTolerance lossTolerance
+
 	// RTX & Ack timer
 	rtoMgr     *rtoManager
 	t1Init     *rtxTimer
@@ -429,6 +432,9 @@ type Config struct {
 	FastRtxWnd uint32
 	// Step of congestion window increase at Congestion Avoidance
 	CwndCAStep uint32
+	// RandomLossTolerance keeps cwnd on losses that do not look like congestion
+	// (see WithRandomLossTolerance).
+	RandomLossTolerance bool
 
 	// RACK config options
 	rack rackSettings
@@ -889,6 +895,7 @@ func createAssociationFromConfigWithTsn(cfg *Config, tsn uint32) *Association {
 	go assoc.timerLoop()
 
 	assoc.rack.rackReoWndFloor = cfg.rack.rackReoWndFloor // optional floor; usually 0
+	assoc.lossTolerance.enable(cfg.RandomLossTolerance)
 	assoc.rackKeepInflatedRecoveries = 0
 
 	if assoc.name == "" {
@@ -1588,6 +1595,7 @@ func (a *Association) gatherOutboundFastRetransmissionPackets( //nolint:gocognit
 
 		// Update for retransmission
 		chunkPayload.nSent++
+		a.lossTolerance.onSent(true)
 		chunkPayload.since = now
 		a.rackRemove(chunkPayload)
 		a.rackInsert(chunkPayload)
@@ -2979,6 +2987,7 @@ func (a *Association) processSelectiveAck(selectiveAckChunk *chunkSelectiveAck) 
 			}
 
 			a.measureRTT(chunkPayload, now)
+			a.lossTolerance.onDelivered(chunkPayload, now)
 
 			// RFC 8985 (RACK) sec 5.2: RACK.segment is the most recently sent
 			// segment that has been delivered, including retransmissions.
@@ -3021,6 +3030,7 @@ func (a *Association) processSelectiveAck(selectiveAckChunk *chunkSelectiveAck) 
 				a.log.Tracef("[%s] tsn=%d has been sacked", a.name, chunkPayload.tsn)
 
 				a.measureRTT(chunkPayload, now)
+				a.lossTolerance.onDelivered(chunkPayload, now)
 
 				if chunkPayload.since.After(newestDeliveredSendTime) {
 					newestDeliveredSendTime = chunkPayload.since
@@ -3078,6 +3088,12 @@ func (a *Association) onCumulativeTSNAckPointAdvanced(totalBytesAcked int) {
 		a.t3RTX.start(a.rtoMgr.getRTO())
 	}
 
+	a.growCwnd(totalBytesAcked)
+}
+
+// growCwnd applies the slow-start and congestion-avoidance rules to bytes newly acknowledged.
+// The caller should hold the lock.
+func (a *Association) growCwnd(totalBytesAcked int) {
 	// Update congestion control parameters
 	if a.CWND() <= a.ssthresh { //nolint:nestif
 		// RFC 4960, sec 7.2.1.  Slow-Start
@@ -3091,7 +3107,7 @@ func (a *Association) onCumulativeTSNAckPointAdvanced(totalBytesAcked int) {
 		//      most, the lesser of 1) the total size of the previously
 		//      outstanding DATA chunk(s) acknowledged, and 2) the destination's
 		//      path MTU.
-		if !a.inFastRecovery &&
+		if (!a.inFastRecovery || a.lossTolerance.randomRecovery) &&
 			a.pendingQueue.size() > 0 {
 			a.setCWND(a.CWND() + min32(uint32(totalBytesAcked), a.CWND())) //nolint:gosec // G115
 			// a.cwnd += min32(uint32(totalBytesAcked), a.MTU()) // SCTP way (slow)
@@ -3176,9 +3192,7 @@ func (a *Association) processFastRetransmission( //nolint:gocognit
 						//     last sent, according to the formula described in Section 7.2.3.
 						a.inFastRecovery = true
 						a.fastRecoverExitPoint = htna
-						a.ssthresh = max32(a.CWND()/2, 4*a.MTU())
-						a.setCWND(a.ssthresh)
-						a.partialBytesAcked = 0
+						a.onLossEvent()
 						a.willRetransmitFast = true
 
 						a.log.Tracef("[%s] updated cwnd=%d ssthresh=%d inflight=%d (FR)",
@@ -3249,7 +3263,13 @@ func (a *Association) processAcknowledgement(
 
 		a.cumulativeTSNAckPoint = selectiveAckChunk.cumulativeTSNAck
 		cumTSNAckPointAdvanced = true
+		a.lossTolerance.onCumulativeAck(a.cumulativeTSNAckPoint, a.myNextTSN)
 		a.onCumulativeTSNAckPointAdvanced(totalBytesAcked)
+	} else if a.lossTolerance.enabled && totalBytesAcked > 0 {
+		// p2pcopy patch: with random-loss tolerance, chunks acknowledged by gap blocks grow cwnd
+		// too (they left the network), as Linux counts SACKed segments; without it, a hole that
+		// takes a round trip to fill would freeze the window behind it.
+		a.growCwnd(totalBytesAcked)
 	}
 
 	for stream, nBytesAcked := range bytesAckedPerStream {
@@ -3968,6 +3988,7 @@ func (a *Association) movePendingDataChunkToInflightQueue(chunkPayload *chunkPay
 	chunkPayload.tsn = a.generateNextTSN()
 	chunkPayload.since = time.Now()
 	chunkPayload.nSent = 1
+	a.lossTolerance.onSent(false)
 
 	a.checkPartialReliabilityStatus(chunkPayload)
 
@@ -4304,6 +4325,7 @@ func (a *Association) getDataPacketsToRetransmit(budgetScaled *int64, consumed *
 
 		// Update for retransmission
 		chunkPayload.nSent++
+		a.lossTolerance.onSent(true)
 		chunkPayload.since = currRtxTimestamp
 		a.rackRemove(chunkPayload)
 		a.rackInsert(chunkPayload)

@@ -185,6 +185,18 @@ func WithCwndCAStep(cwndCAStep uint32) AssociationOption {
 	})
 }
 
+// WithRandomLossTolerance makes the congestion window tolerate random loss: a loss halves cwnd
+// only when it looks like congestion (the round trip shows a queue, or more than 3 % of the
+// chunks of the last round trips were lost); otherwise the chunk is retransmitted and cwnd kept.
+// It changes only this side's sending. By default this is false (RFC 9260 §7.2.3).
+func WithRandomLossTolerance(b bool) AssociationOption {
+	return sharedOption(func(c *Config) error {
+		c.RandomLossTolerance = b
+
+		return nil
+	})
+}
+
 // WithSNAP enables SNAP, https://datatracker.ietf.org/doc/draft-hancke-tsvwg-snap/.
 func WithSNAP(localSctpInit []byte, remoteSctpInit []byte) AssociationOption {
 	return sharedOption(func(c *Config) error {

@@ -1,0 +1,170 @@
+// SPDX-FileCopyrightText: 2026 The Pion community <https://pion.ly>
+// SPDX-License-Identifier: MIT
+
+package sctp
+
+import "time"
+
+// Random-loss tolerance (p2pcopy patch, P2PCOPY-PATCH.md §5): a sender-side choice of how the
+// congestion window answers a loss, invisible to the peer (nothing on the wire changes).
+//
+// RFC 9260 §7.2.3 halves cwnd on every loss event. On a long path with some random loss (radio
+// links, busy Wi-Fi, lossy tunnels: 1 % on a 100 ms path is a loss event every round trip),
+// halving every round trip while growing one step per round trip keeps the window a small
+// fraction of the path's capacity. With the tolerance on, a loss event halves cwnd only when it
+// looks like congestion — the way TCP Veno tells congestion from random loss:
+//
+//   - the path is queueing: the newest acknowledged original transmission took noticeably
+//     longer than the minimum round trip (a full drop-tail queue adds its whole delay), or
+//   - the loss is heavy: more than lossToleranceMaxLoss of the chunks sent in the last round
+//     trips were retransmitted (a shallow queue that overflows adds little delay but many losses).
+//
+// Otherwise the lost chunks are retransmitted and cwnd keeps its size (and keeps growing, even
+// in slow start). Competing flows still make each other back off: they fill the queue, which
+// shows in the round trip, and overflow it, which shows in the loss rate.
+const (
+	// lossToleranceMaxLoss is the share of chunks retransmitted over the last round trips above
+	// which a loss is congestion whatever the delay says: three times the 1 % of random loss the
+	// tolerance is meant for, with room for the round-to-round spread of a random process.
+	lossToleranceMaxLoss = 0.03
+	// lossToleranceMinLost is how many retransmissions the loss rate needs before it counts: in
+	// the first small windows of slow start one random loss out of a few dozen chunks is not a
+	// rate.
+	lossToleranceMinLost = 3
+	// lossToleranceQueueShare is the queueing delay, as a share of the minimum round trip, above
+	// which the path counts as congested (1/8: 12.5 ms on a 100 ms path).
+	lossToleranceQueueShare = 8
+	// lossToleranceRecentShare sets the window of the recent round trip, as a share of the minimum
+	// round trip (1/2: 50 ms on a 100 ms path). A 128 KiB burst queues for 10 ms at 100 Mbit/s,
+	// and on a loaded host a sender or receiver that is not scheduled for a few tens of
+	// milliseconds delays every acknowledgement of that time (seen: up to ~35 ms); a queue that
+	// overflows has stood for at least a round trip.
+	lossToleranceRecentShare = 2
+	// lossToleranceMinQueueDelay is the least queueing delay taken as congestion, above the
+	// jitter of timers and scheduling on a loaded host (which showed up to a few milliseconds).
+	lossToleranceMinQueueDelay = 5 * time.Millisecond
+	// lossToleranceMinRTTWindow is how long the minimum round trip is remembered. The halving on
+	// congestion drains the queue often enough to renew it; a path that grows longer counts as
+	// congested (the RFC's response) until the old minimum expires.
+	lossToleranceMinRTTWindow = 30 * time.Second
+)
+
+// lossTolerance is the state of the random-loss tolerance. All fields are guarded by the
+// association lock.
+type lossTolerance struct {
+	enabled bool
+	// minRTT is the minimum round trip over lossToleranceMinRTTWindow, recentRTT over the last
+	// lossToleranceRecentShare of it: a queue that stands shows in recentRTT, while a burst
+	// that queues for a moment, or a receiver that acknowledges late for once, does not.
+	minRTT, recentRTT *windowedMin
+	// newestSent is the send time of the newest original transmission acknowledged so far.
+	newestSent time.Time
+	// randomRecovery is true while the current fast recovery began with a loss judged random
+	// (cwnd was kept, so slow start may go on).
+	randomRecovery bool
+	// reducedUntil is the highest TSN sent when cwnd was last reduced: losses of chunks up to
+	// it belong to the same congestion event, while the queue drains (RFC 6582's one reduction
+	// per window; pion ends fast recovery at the highest TSN acknowledged instead).
+	reduced      bool
+	reducedUntil uint32
+	// Chunks sent (originals and retransmissions) and retransmitted, in the round trip that ends
+	// when the cumulative TSN ack reaches roundEnd (cur*) and in the round before (prev*).
+	roundStarted             bool
+	roundEnd                 uint32
+	curSent, curRetransmit   uint32
+	prevSent, prevRetransmit uint32
+}
+
+// SetAssociationRandomLossTolerance turns the random-loss tolerance of the association the stream
+// belongs to on or off (WithRandomLossTolerance; p2pcopy patch, P2PCOPY-PATCH.md §5). It is for
+// callers that get the association from a library that creates it (pion/webrtc): it takes effect
+// at the next loss.
+func (s *Stream) SetAssociationRandomLossTolerance(enabled bool) {
+	a := s.association
+	a.lock.Lock()
+	defer a.lock.Unlock()
+	a.lossTolerance.enable(enabled)
+}
+
+func (lt *lossTolerance) enable(enabled bool) {
+	lt.enabled = enabled
+	if enabled && lt.minRTT == nil {
+		lt.minRTT = newWindowedMin(lossToleranceMinRTTWindow)
+		lt.recentRTT = newWindowedMin(lossToleranceMinRTTWindow)
+	}
+}
+
+// onSent counts a chunk put on the wire; retransmission tells whether it was sent before.
+func (lt *lossTolerance) onSent(retransmission bool) {
+	if !lt.enabled {
+		return
+	}
+	lt.curSent++
+	if retransmission {
+		lt.curRetransmit++
+	}
+}
+
+// onDelivered takes a round-trip sample from a chunk the peer acknowledged for the first time.
+// Retransmitted chunks give none (Karn: which transmission arrived is unknown).
+func (lt *lossTolerance) onDelivered(c *chunkPayloadData, now time.Time) {
+	if !lt.enabled || c.nSent != 1 || !c.since.After(lt.newestSent) {
+		return
+	}
+	lt.newestSent = c.since
+	rtt := now.Sub(c.since)
+	lt.minRTT.Push(now, rtt)
+	lt.recentRTT.rackMinRTTWnd = max(lt.minRTT.Min(now)/lossToleranceRecentShare, time.Millisecond)
+	lt.recentRTT.Push(now, rtt)
+}
+
+// onCumulativeAck closes the round trip once the cumulative TSN ack passes its end; nextTSN is
+// the TSN the next new chunk will get.
+func (lt *lossTolerance) onCumulativeAck(cumTSNAck, nextTSN uint32) {
+	if !lt.enabled || (lt.roundStarted && sna32LT(cumTSNAck, lt.roundEnd)) {
+		return
+	}
+	lt.roundStarted = true
+	lt.prevSent, lt.prevRetransmit = lt.curSent, lt.curRetransmit
+	lt.curSent, lt.curRetransmit = 0, 0
+	lt.roundEnd = nextTSN - 1
+}
+
+// congested reports whether a loss detected now is to be answered as congestion; cumTSNAck is
+// the cumulative TSN ack point.
+func (lt *lossTolerance) congested(now time.Time, cumTSNAck uint32) bool {
+	if !lt.enabled {
+		return true
+	}
+	if lt.reduced && sna32LT(cumTSNAck, lt.reducedUntil) {
+		return false // already answered: the window was reduced for this round trip
+	}
+	retransmitted := lt.prevRetransmit + lt.curRetransmit
+	if sent := lt.prevSent + lt.curSent; retransmitted >= lossToleranceMinLost &&
+		float64(retransmitted) > lossToleranceMaxLoss*float64(sent) {
+		return true
+	}
+	minRTT := lt.minRTT.Min(now)
+	if minRTT <= 0 {
+		return true // no round trip measured yet: nothing to compare with
+	}
+	queueing := lt.recentRTT.Min(now) - minRTT
+
+	return queueing > max(minRTT/lossToleranceQueueShare, lossToleranceMinQueueDelay)
+}
+
+// onLossEvent applies RFC 9260 §7.2.3 when a fast retransmit starts, unless the tolerance judges
+// the loss random. The caller holds the lock and has just entered fast recovery.
+func (a *Association) onLossEvent() {
+	if !a.lossTolerance.congested(time.Now(), a.cumulativeTSNAckPoint) {
+		a.lossTolerance.randomRecovery = true
+		a.log.Tracef("[%s] loss judged random: cwnd=%d ssthresh=%d kept", a.name, a.CWND(), a.ssthresh)
+
+		return
+	}
+	a.lossTolerance.randomRecovery = false
+	a.lossTolerance.reduced, a.lossTolerance.reducedUntil = true, a.myNextTSN-1
+	a.ssthresh = max32(a.CWND()/2, 4*a.MTU())
+	a.setCWND(a.ssthresh)
+	a.partialBytesAcked = 0
+}

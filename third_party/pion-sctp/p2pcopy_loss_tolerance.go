@@ -67,6 +67,8 @@ type lossTolerance struct {
 	// per window; pion ends fast recovery at the highest TSN acknowledged instead).
 	reduced      bool
 	reducedUntil uint32
+	// Loss events answered by a reduction and judged random (for tests and traces).
+	nReductions, nRandom uint64
 	// Chunks sent (originals and retransmissions) and retransmitted, in the round trip that ends
 	// when the cumulative TSN ack reaches roundEnd (cur*) and in the round before (prev*).
 	roundStarted             bool
@@ -158,11 +160,13 @@ func (lt *lossTolerance) congested(now time.Time, cumTSNAck uint32) bool {
 func (a *Association) onLossEvent() {
 	if !a.lossTolerance.congested(time.Now(), a.cumulativeTSNAckPoint) {
 		a.lossTolerance.randomRecovery = true
+		a.lossTolerance.nRandom++
 		a.log.Tracef("[%s] loss judged random: cwnd=%d ssthresh=%d kept", a.name, a.CWND(), a.ssthresh)
 
 		return
 	}
 	a.lossTolerance.randomRecovery = false
+	a.lossTolerance.nReductions++
 	a.lossTolerance.reduced, a.lossTolerance.reducedUntil = true, a.myNextTSN-1
 	a.ssthresh = max32(a.CWND()/2, 4*a.MTU())
 	a.setCWND(a.ssthresh)

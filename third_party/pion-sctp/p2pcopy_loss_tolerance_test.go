@@ -107,11 +107,11 @@ func lossyAssociationPair(t *testing.T, dropEvery int, opts ...ClientOption) (*A
 	}
 	receiver := make(chan result, 1)
 	go func() {
-		// A 256 KiB window keeps what is in flight small enough for the receiver to take it
+		// A 512 KiB window keeps what is in flight small enough for the receiver to take it
 		// without a backlog on a loaded host: a backlog is a queue, which the tolerance rightly
 		// answers as congestion.
 		a, err := ServerWithOptions(WithNetConn(c1), WithLoggerFactory(loggerFactory),
-			WithMaxReceiveBufferSize(256<<10))
+			WithMaxReceiveBufferSize(512<<10))
 		receiver <- result{a, err}
 	}()
 	sender, err := ClientContext(ctx, append([]ClientOption{
@@ -132,11 +132,11 @@ func lossyAssociationPair(t *testing.T, dropEvery int, opts ...ClientOption) (*A
 	return sender, r.a, lossy
 }
 
-// sendThroughLoss writes 2 MiB from a0 to a1 in 16 KiB messages and checks that every byte
+// sendThroughLoss writes nMsgs messages of 16 KiB from a0 to a1 and checks that every byte
 // arrives in order; setup runs on the sender's stream before the first write.
-func sendThroughLoss(t *testing.T, a0, a1 *Association, setup func(*Stream)) {
+func sendThroughLoss(t *testing.T, a0, a1 *Association, setup func(*Stream), nMsgs int) {
 	t.Helper()
-	const msgSize, nMsgs = 16 << 10, 128
+	const msgSize = 16 << 10
 	s0, err := a0.OpenStream(1, PayloadTypeWebRTCBinary)
 	if err != nil {
 		t.Fatal(err)
@@ -176,42 +176,35 @@ func sendThroughLoss(t *testing.T, a0, a1 *Association, setup func(*Stream)) {
 	}
 }
 
-// cwndState reads the sender's slow-start threshold and window under its lock.
-func cwndState(a *Association) (ssthresh, cwnd uint32) {
-	a.lock.RLock()
-	defer a.lock.RUnlock()
-
-	return a.ssthresh, a.CWND()
-}
-
 // lossyTransfer sends through a path that drops one in every dropEvery new DATA packets and
-// returns the sender's ssthresh before and after, and its final cwnd. A T3 timeout reduces the
-// window whatever the loss looked like; on a loaded host a stall of more than the 1 s minimum
-// RTO can cause one, so a transfer that had one is tried again (three times at most).
-func lossyTransfer(t *testing.T, dropEvery int, setup func(*Stream), opts ...ClientOption) (uint32, uint32, uint32) {
+// returns the sender's loss events: answered by a reduction of the window, judged random, and
+// T3 timeouts (which reduce the window whatever the loss looked like).
+func lossyTransfer(
+	t *testing.T, dropEvery, nMsgs int, setup func(*Stream), opts ...ClientOption,
+) (reductions, random, t3 uint64) {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		a0, a1, path := lossyAssociationPair(t, dropEvery, opts...)
-		initial, _ := cwndState(a0)
-		sendThroughLoss(t, a0, a1, setup)
-		ssthresh, cwnd := cwndState(a0)
-		t3 := a0.stats.getNumT3Timeouts()
-		t.Logf("attempt %d: dropped %d DATA packets; ssthresh %d -> %d, cwnd %d, fast retransmits %d, T3 %d",
-			attempt, path.numDropped(), initial, ssthresh, cwnd, a0.stats.getNumFastRetrans(), t3)
-		if path.numDropped() < 10 {
-			t.Fatalf("only %d DATA packets dropped: the test lost nothing to react to", path.numDropped())
-		}
-		if t3 == 0 || attempt == 3 {
-			return initial, ssthresh, cwnd
-		}
+	a0, a1, path := lossyAssociationPair(t, dropEvery, opts...)
+	sendThroughLoss(t, a0, a1, setup, nMsgs)
+	a0.lock.RLock()
+	reductions, random = a0.lossTolerance.nReductions, a0.lossTolerance.nRandom
+	a0.lock.RUnlock()
+	t3 = a0.stats.getNumT3Timeouts()
+	t.Logf("dropped %d DATA packets; loss events: %d reductions, %d judged random; T3 %d",
+		path.numDropped(), reductions, random, t3)
+	if path.numDropped() < 10 {
+		t.Fatalf("only %d DATA packets dropped: the test lost nothing to react to", path.numDropped())
 	}
+
+	return reductions, random, t3
 }
 
 // p2pcopy patch: with the tolerance on, 1 % of DATA packets lost at random (no queue on the
-// path) is repaired without touching the window: ssthresh keeps its initial value and cwnd ends
-// above it. Without it (upstream), each loss event halves the window.
+// path) is repaired without reducing the window; without it (upstream), each loss event halves
+// it (8 MiB: 11 to 16 times in trials). A few reductions are allowed (trials: 0 to 2): on a
+// loaded host the in-memory receiver can fall behind for longer than the 12.5 ms the tolerance
+// takes for a queue, which it then rightly answers.
 func TestRandomLossToleranceKeepsWindow(t *testing.T) {
-	lim := test.TimeOut(90 * time.Second)
+	lim := test.TimeOut(120 * time.Second)
 	defer lim.Stop()
 
 	for _, tc := range []struct {
@@ -225,26 +218,29 @@ func TestRandomLossToleranceKeepsWindow(t *testing.T) {
 		{"set on the stream", nil, func(s *Stream) { s.SetAssociationRandomLossTolerance(true) }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			initial, ssthresh, cwnd := lossyTransfer(t, 100, tc.setup, tc.opts...)
+			reductions, random, _ := lossyTransfer(t, 100, 512, tc.setup, tc.opts...)
 			if !tc.tolerant {
-				assert.Less(t, ssthresh, initial, "upstream halves the window on loss")
+				assert.GreaterOrEqual(t, reductions, uint64(6), "upstream halves the window on each loss event")
 
 				return
 			}
-			assert.Equal(t, initial, ssthresh, "a random loss must not reduce ssthresh")
-			assert.Greater(t, cwnd, initial, "cwnd must grow on")
+			assert.LessOrEqual(t, reductions, uint64(3), "random loss must not reduce the window")
+			assert.Positive(t, random, "the losses must be seen and judged random")
 		})
 	}
 }
 
 // p2pcopy patch: heavy loss (10 % of DATA packets) is congestion whatever the round trip says:
-// the tolerant sender halves its window as upstream does.
+// the tolerant sender reduces its window on loss events as upstream does. (The loss rate counts
+// retransmissions, which come a round trip after the loss, so the first event or two of a
+// burst may still be judged random.)
 func TestRandomLossToleranceBacksOffOnHeavyLoss(t *testing.T) {
-	lim := test.TimeOut(90 * time.Second)
+	lim := test.TimeOut(60 * time.Second)
 	defer lim.Stop()
 
-	initial, ssthresh, _ := lossyTransfer(t, 10, func(*Stream) {}, WithRandomLossTolerance(true))
-	assert.Less(t, ssthresh, initial, "10 % loss must reduce the window")
+	reductions, random, _ := lossyTransfer(t, 10, 256, func(*Stream) {}, WithRandomLossTolerance(true))
+	assert.GreaterOrEqual(t, reductions, uint64(3), "10 % loss must reduce the window")
+	assert.GreaterOrEqual(t, reductions, 2*random, "most loss events must be judged congestion")
 }
 
 // p2pcopy patch: a loss while the round trip stands well above its minimum (a queue) is

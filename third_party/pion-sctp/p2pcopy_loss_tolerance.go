@@ -90,6 +90,7 @@ func (s *Stream) SetAssociationRandomLossTolerance(enabled bool) {
 
 func (lt *lossTolerance) enable(enabled bool) {
 	lt.enabled = enabled
+	lt.randomRecovery = lt.randomRecovery && enabled
 	if enabled && lt.minRTT == nil {
 		lt.minRTT = newWindowedMin(lossToleranceMinRTTWindow)
 		lt.recentRTT = newWindowedMin(lossToleranceMinRTTWindow)

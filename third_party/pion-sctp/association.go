@@ -3192,11 +3192,15 @@ func (a *Association) processFastRetransmission( //nolint:gocognit
 						//     last sent, according to the formula described in Section 7.2.3.
 						a.inFastRecovery = true
 						a.fastRecoverExitPoint = htna
-						a.onLossEvent()
+						a.onLossEvent(true)
 						a.willRetransmitFast = true
 
 						a.log.Tracef("[%s] updated cwnd=%d ssthresh=%d inflight=%d (FR)",
 							a.name, a.CWND(), a.ssthresh, a.inflightQueue.getNumBytes())
+					} else if a.lossTolerance.randomRecovery {
+						// p2pcopy patch: a recovery that began with a random loss is judged
+						// again at each further loss (see onLossEvent).
+						a.onLossEvent(false)
 					}
 				}
 			}

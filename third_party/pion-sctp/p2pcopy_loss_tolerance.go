@@ -133,14 +133,16 @@ func (lt *lossTolerance) onCumulativeAck(cumTSNAck, nextTSN uint32) {
 	lt.roundEnd = nextTSN - 1
 }
 
-// congested reports whether a loss detected now is to be answered as congestion; cumTSNAck is
-// the cumulative TSN ack point.
-func (lt *lossTolerance) congested(now time.Time, cumTSNAck uint32) bool {
+// sameEvent reports whether a loss detected now belongs to the congestion event the window was
+// last reduced for (chunks sent before the reduction); cumTSNAck is the cumulative TSN ack point.
+func (lt *lossTolerance) sameEvent(cumTSNAck uint32) bool {
+	return lt.enabled && lt.reduced && sna32LT(cumTSNAck, lt.reducedUntil)
+}
+
+// congested reports whether a loss detected now is to be answered as congestion.
+func (lt *lossTolerance) congested(now time.Time) bool {
 	if !lt.enabled {
 		return true
-	}
-	if lt.reduced && sna32LT(cumTSNAck, lt.reducedUntil) {
-		return false // already answered: the window was reduced for this round trip
 	}
 	retransmitted := lt.prevRetransmit + lt.curRetransmit
 	if sent := lt.prevSent + lt.curSent; retransmitted >= lossToleranceMinLost &&
@@ -156,19 +158,31 @@ func (lt *lossTolerance) congested(now time.Time, cumTSNAck uint32) bool {
 	return queueing > max(minRTT/lossToleranceQueueShare, lossToleranceMinQueueDelay)
 }
 
-// onLossEvent applies RFC 9260 §7.2.3 when a fast retransmit starts, unless the tolerance judges
-// the loss random. The caller holds the lock and has just entered fast recovery.
-func (a *Association) onLossEvent() {
-	if !a.lossTolerance.congested(time.Now(), a.cumulativeTSNAckPoint) {
-		a.lossTolerance.randomRecovery = true
-		a.lossTolerance.nRandom++
+// onLossEvent applies RFC 9260 §7.2.3 when a fast retransmit starts (first is true: the caller
+// has just entered fast recovery), unless the tolerance judges the loss random. While a recovery
+// that began with a random loss lasts, cwnd keeps growing (even in slow start), so every
+// further loss detected in it is judged again (first is false): an overshoot that overflows the
+// queue in the meantime must still halve the window, or the sender would go on sending into a
+// full queue until the recovery ends. The caller holds the lock.
+func (a *Association) onLossEvent(first bool) {
+	lt := &a.lossTolerance
+	if lt.sameEvent(a.cumulativeTSNAckPoint) {
+		lt.randomRecovery = false // already answered: no second reduction, no slow start
+
+		return
+	}
+	if !lt.congested(time.Now()) {
+		if first {
+			lt.nRandom++
+		}
+		lt.randomRecovery = true
 		a.log.Tracef("[%s] loss judged random: cwnd=%d ssthresh=%d kept", a.name, a.CWND(), a.ssthresh)
 
 		return
 	}
-	a.lossTolerance.randomRecovery = false
-	a.lossTolerance.nReductions++
-	a.lossTolerance.reduced, a.lossTolerance.reducedUntil = true, a.myNextTSN-1
+	lt.randomRecovery = false
+	lt.nReductions++
+	lt.reduced, lt.reducedUntil = true, a.myNextTSN-1
 	a.ssthresh = max32(a.CWND()/2, 4*a.MTU())
 	a.setCWND(a.ssthresh)
 	a.partialBytesAcked = 0

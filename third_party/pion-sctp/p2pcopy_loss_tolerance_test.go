@@ -259,7 +259,7 @@ func TestRandomLossToleranceJudgesLoss(t *testing.T) {
 	for i := range 20 { // 100 ms path, no queue
 		deliver(time.Duration(i)*10*time.Millisecond, 100*time.Millisecond)
 	}
-	assert.False(t, lt.congested(now.Add(200*time.Millisecond), 0), "no queue, no loss rate: random")
+	assert.False(t, lt.congested(now.Add(200*time.Millisecond)), "no queue, no loss rate: random")
 
 	send := func(n, retransmitted int) {
 		for i := range n {
@@ -268,33 +268,31 @@ func TestRandomLossToleranceJudgesLoss(t *testing.T) {
 	}
 	lt.onCumulativeAck(0, 1) // a round trip begins
 	send(1000, 20)           // 2 %
-	assert.False(t, lt.congested(now.Add(200*time.Millisecond), 0), "2 % resent: random")
+	assert.False(t, lt.congested(now.Add(200*time.Millisecond)), "2 % resent: random")
 	lt.onCumulativeAck(1, 1001) // the next round trip
 	send(1000, 45)              // 4.5 %: 65 of 2000 over both round trips
-	assert.True(t, lt.congested(now.Add(200*time.Millisecond), 0), "3.25 % resent: congestion")
+	assert.True(t, lt.congested(now.Add(200*time.Millisecond)), "3.25 % resent: congestion")
 	lt.onCumulativeAck(1001, 2001)
 	send(1000, 10)
 	lt.onCumulativeAck(2001, 3001)
 	send(10, 0)
-	assert.False(t, lt.congested(now.Add(200*time.Millisecond), 0), "back to 1 %: random")
+	assert.False(t, lt.congested(now.Add(200*time.Millisecond)), "back to 1 %: random")
 
 	for i := range 10 { // a queue builds to 40 ms and stands
 		deliver(200*time.Millisecond+time.Duration(i)*10*time.Millisecond, 140*time.Millisecond)
 	}
-	assert.True(t, lt.congested(now.Add(300*time.Millisecond), 0), "a standing 40 ms queue: congestion")
+	assert.True(t, lt.congested(now.Add(300*time.Millisecond)), "a standing 40 ms queue: congestion")
 
 	// One 40 ms spike among samples at the minimum is not a standing queue.
 	for i := range 10 {
 		deliver(time.Second+time.Duration(i)*10*time.Millisecond, 100*time.Millisecond)
 	}
 	deliver(1100*time.Millisecond, 140*time.Millisecond)
-	assert.False(t, lt.congested(now.Add(1100*time.Millisecond), 0), "a single late sample is no queue")
+	assert.False(t, lt.congested(now.Add(1100*time.Millisecond)), "a single late sample is no queue")
 
-	// Once reduced, losses of the same window (TSN up to reducedUntil) are not answered again.
+	// Once reduced, losses of chunks sent before the reduction (TSN up to reducedUntil) are
+	// the same event.
 	lt.reduced, lt.reducedUntil = true, 1000
-	for i := range 10 {
-		deliver(1200*time.Millisecond+time.Duration(i)*10*time.Millisecond, 140*time.Millisecond)
-	}
-	assert.False(t, lt.congested(now.Add(1300*time.Millisecond), 999), "same window: already reduced")
-	assert.True(t, lt.congested(now.Add(1300*time.Millisecond), 1000), "next window: reduce again")
+	assert.True(t, lt.sameEvent(999), "same window: already reduced")
+	assert.False(t, lt.sameEvent(1000), "next window: a new event")
 }

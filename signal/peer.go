@@ -337,6 +337,7 @@ func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
 		return nil, fmt.Errorf("opening the data channel: %w", err)
 	}
 	c := &Conn{raw: raw, dc: p.dc, low: make(chan struct{}, 1), closed: make(chan struct{})}
+	tuneAssociation(c, p.peerIsCLI())
 	p.dc.SetBufferedAmountLowThreshold(lowWater)
 	p.dc.OnBufferedAmountLow(func() {
 		select {

@@ -88,6 +88,15 @@ func (s *Stream) SetAssociationRandomLossTolerance(enabled bool) {
 	a.lossTolerance.enable(enabled)
 }
 
+// AssociationRandomLossTolerance reports whether the stream's association tolerates random
+// loss (SetAssociationRandomLossTolerance, Config.RandomLossTolerance).
+func (s *Stream) AssociationRandomLossTolerance() bool {
+	a := s.association
+	a.lock.RLock()
+	defer a.lock.RUnlock()
+	return a.lossTolerance.enabled
+}
+
 func (lt *lossTolerance) enable(enabled bool) {
 	lt.enabled = enabled
 	lt.randomRecovery = lt.randomRecovery && enabled

@@ -59,6 +59,7 @@ func TestDiskFull(t *testing.T) {
 	o := transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dir})
 	msg := "not enough free space in " + dir + ": need 10.5 MB, 4.2 MB free"
 	wantError(t, "recv", o.recvErr, CodeDiskFull, false, msg)
+	wantFix(t, "recv", o.recvErr, FixFreeSpace)
 	wantError(t, "send", o.sendErr, CodeDiskFull, true, "the receiving side has not enough free space: the transfer needs 10.5 MB")
 	if got := tree(t, dir); len(got) != 0 {
 		t.Fatalf("written after the free-space check refused: %q", got)
@@ -68,11 +69,12 @@ func TestDiskFull(t *testing.T) {
 	plenty := func(string) (int64, error) { return 1 << 40, nil }
 	o = transfer(t, items, SendOptions{}, ReceiveOptions{Dir: dir, FreeSpace: plenty})
 	full := regexp.MustCompile(`^disk full while writing big\.bin \([0-9.]+ (bytes|kB|MB) of 10\.5 MB written\); ` +
-		`the partial file is kept as big\.bin\.p2pcopy-part: free up space and run both commands again to resume$`)
+		`the partial file is kept as big\.bin\.p2pcopy-part$`)
 	var re, se *Error
 	if !errors.As(o.recvErr, &re) || re.Code != CodeDiskFull || re.Remote || !full.MatchString(re.Message) {
 		t.Fatalf("recv: %#v", o.recvErr)
 	}
+	wantFix(t, "recv", o.recvErr, FixFreeSpaceRunAgain)
 	if !errors.Is(o.recvErr, syscall.ENOSPC) {
 		t.Errorf("recv: %v does not wrap ENOSPC", o.recvErr)
 	}

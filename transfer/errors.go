@@ -37,13 +37,15 @@ type Error struct {
 	Fix Fix
 
 	// peer is what the peer is told in X when Message carries local details (the output
-	// directory, an OS error, this side's command-line advice) that the peer must not
-	// learn or cannot use; "" means Message.
+	// directory, an OS error, the partial file's name) that the peer must not learn or
+	// cannot use; "" means Message.
 	peer string
 	err  error // the underlying cause, if any (for errors.Is/As)
 }
 
-// Fix names what the user at the side that got an error can do about it.
+// Fix names what the user at the side that got an error can do about it. Each value is one
+// piece of advice, for the CLI or the page to word in its own terms (flags, buttons, "run
+// both commands" or "start again on both sides"); the values are not combined.
 type Fix int
 
 const (
@@ -52,11 +54,41 @@ const (
 	FixReplaceOrElsewhere
 	// FixMoveOrElsewhere: move the thing in the way, or save elsewhere.
 	FixMoveOrElsewhere
-	// FixFreeSpace: free up space, or save elsewhere.
+	// FixFreeSpace: free up space, or save elsewhere (nothing was written yet).
 	FixFreeSpace
 	// FixOneOutput: standard output takes a single file: save into a directory instead.
 	FixOneOutput
+	// FixRunAgain: the connection was lost (or the peer went silent) during the transfer;
+	// running the same transfer again on both sides resumes from what arrived: files that
+	// arrived whole are not sent again and a partial file continues where it stopped.
+	FixRunAgain
+	// FixRunAgainFromStart: the connection was lost while a stream (standard input) was
+	// being sent; a stream cannot resume, so running the transfer again sends it from its
+	// start.
+	FixRunAgainFromStart
+	// FixRunAgainIfMissing: the connection was lost after everything was sent but before
+	// the receiver confirmed it, so everything may have arrived (the message says so): if
+	// the receiving side lacks something, running the same transfer again resumes.
+	FixRunAgainIfMissing
+	// FixFreeSpaceRunAgain: the receiver's disk filled during the transfer and what arrived
+	// is kept: free up space there, then running the same transfer again resumes. (Saving
+	// elsewhere would start over, so it is not the advice here.)
+	FixFreeSpaceRunAgain
+	// FixOppositeRoles: both sides chose the same role; one side must send and the other
+	// receive.
+	FixOppositeRoles
 )
+
+// String names f as in its constant, for test failures and logs.
+func (f Fix) String() string {
+	names := [...]string{"FixNone", "FixReplaceOrElsewhere", "FixMoveOrElsewhere", "FixFreeSpace",
+		"FixOneOutput", "FixRunAgain", "FixRunAgainFromStart", "FixRunAgainIfMissing",
+		"FixFreeSpaceRunAgain", "FixOppositeRoles"}
+	if f < 0 || int(f) >= len(names) {
+		return fmt.Sprintf("Fix(%d)", int(f))
+	}
+	return names[f]
+}
 
 // Error returns the message; messages the peer reported are prefixed with "peer: ".
 func (e *Error) Error() string {
@@ -92,8 +124,8 @@ func (e *Error) tellPeer(format string, args ...any) *Error {
 }
 
 // peerText is the message of the X that reports e to the peer. Errors whose Message
-// names this side's directories, OS errors or command-line advice set what the peer may
-// read with tellPeer (PROTOCOL.md §2.3); the others describe the transfer itself.
+// names this side's directories, files or OS errors set what the peer may read with
+// tellPeer (PROTOCOL.md §2.3); the others describe the transfer itself.
 func (e *Error) peerText() string {
 	if e.peer != "" {
 		return e.peer

@@ -94,6 +94,7 @@ func TestSilentSender(t *testing.T) {
 	for _, c := range []struct {
 		name, msg string
 		script    func(p *rawPeer)
+		fix       Fix
 		left      []string
 	}{
 		{
@@ -110,7 +111,8 @@ func TestSilentSender(t *testing.T) {
 				p.send('S', startMsg{I: 0})
 				p.send('D', "12345")
 			},
-			msg:  "your peer went silent while receiving a.bin, 5 bytes of 10 bytes received: nothing arrived from it for 1s, not even a keep-alive (its p2pcopy may be stuck or its computer asleep); the partial file is kept as a.bin.p2pcopy-part: run both commands again to resume",
+			msg:  "your peer went silent while receiving a.bin, 5 bytes of 10 bytes received: nothing arrived from it for 1s, not even a keep-alive (its p2pcopy may be stuck or its computer asleep); the partial file is kept as a.bin.p2pcopy-part",
+			fix:  FixRunAgain,
 			left: []string{"a.bin.p2pcopy-part=12345"},
 		},
 	} {
@@ -121,6 +123,7 @@ func TestSilentSender(t *testing.T) {
 				time.Sleep(3 * idle) // keep the connection open, silent
 			})
 			wantError(t, "recv", err, CodeTimeout, false, strings.Replace(c.msg, "1s", idle.String(), 1))
+			wantFix(t, "recv", err, c.fix)
 			if d := time.Since(start); d > 3*idle+20*time.Second { // loose for busy machines
 				t.Errorf("gave up after %v", d)
 			}

@@ -66,6 +66,19 @@ func wantError(t testing.TB, side string, err error, code string, remote bool, m
 	}
 }
 
+// wantFix fails unless err is an *Error whose Fix, the advice the CLI or the page words in
+// its own terms, is fix.
+func wantFix(t testing.TB, side string, err error, fix Fix) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: got error %v (%T), want *Error with Fix %v", side, err, err, fix)
+	}
+	if e.Fix != fix {
+		t.Errorf("%s: got Fix %v on %q, want %v", side, e.Fix, e.Message, fix)
+	}
+}
+
 func randomBytes(n int, seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, seed))
 	b := make([]byte, n)

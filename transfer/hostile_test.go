@@ -190,6 +190,7 @@ func TestHostileSender(t *testing.T) {
 		msg    string                         // "DST" stands for the output directory
 		peer   string                         // the X message the peer gets, if not msg
 		left   []string                       // what must be in dst afterwards
+		fix    Fix                            // what the user can do about it
 	}{
 		{
 			name: "drive letter",
@@ -308,6 +309,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("link/keep.txt", 4))
 			},
 			code: CodeUnsafePath,
+			fix:  FixMoveOrElsewhere,
 			msg:  "link in DST is a symbolic link; files are never written through symbolic links",
 			peer: `"link" is a symbolic link on the receiving side, which never writes through one`,
 			left: []string{"link -> ../outside"},
@@ -323,6 +325,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(wireEntry{Path: "a", Kind: KindDir}, wireEntry{Path: "a/b", Kind: KindDir}, file("a/b/c/x", 1))
 			},
 			code: CodeUnsafePath,
+			fix:  FixMoveOrElsewhere,
 			msg:  "a/b/c in DST is a symbolic link; files are never written through symbolic links",
 			peer: `"a/b/c" is a symbolic link on the receiving side, which never writes through one`,
 			left: []string{"a/", "a/b/", "a/b/c -> ../../../outside"},
@@ -336,6 +339,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("keep.txt", 4))
 			},
 			code: CodeExists,
+			fix:  FixReplaceOrElsewhere,
 			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			left: []string{"keep.txt -> ../outside/keep.txt"},
@@ -348,6 +352,7 @@ func TestHostileSender(t *testing.T) {
 				p.manifest(file("a", 9))
 			},
 			code: CodeExists,
+			fix:  FixMoveOrElsewhere,
 			msg:  "a.p2pcopy-part exists in DST and is not a regular file",
 			peer: `the partial file of "a" on the receiving side is not a regular file`,
 			left: []string{"a.p2pcopy-part -> ../outside/keep.txt"},
@@ -385,6 +390,7 @@ func TestHostileSender(t *testing.T) {
 				p.send('P', proofMsg{Proofs: []proof{{I: 0, Offset: 4, SHA256: sum("evil")}}})
 			},
 			code: CodeExists,
+			fix:  FixReplaceOrElsewhere,
 			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			left: []string{"keep.txt=same"},
@@ -402,6 +408,7 @@ func TestHostileSender(t *testing.T) {
 				p.send('E', "{}")
 			},
 			code: CodeExists,
+			fix:  FixReplaceOrElsewhere,
 			msg:  "keep.txt already exists in DST",
 			peer: `"keep.txt" already exists on the receiving side, which did not allow replacing it`,
 			// Verified, but not wanted without --overwrite: kept as a partial file, so that
@@ -787,7 +794,8 @@ func TestHostileSender(t *testing.T) {
 				p.c.Close()
 			},
 			code: CodeIO,
-			msg:  "connection to peer lost while receiving a.txt, 3 bytes of 10 bytes received (the peer closed the connection); the partial file is kept as a.txt.p2pcopy-part: run both commands again to resume",
+			msg:  "connection to peer lost while receiving a.txt, 3 bytes of 10 bytes received (the peer closed the connection); the partial file is kept as a.txt.p2pcopy-part",
+			fix:  FixRunAgain,
 			left: []string{"a.txt.p2pcopy-part=hel"},
 		},
 		{
@@ -834,6 +842,7 @@ func TestHostileSender(t *testing.T) {
 			msg := strings.ReplaceAll(c.msg, "DST", dst)
 			remote := c.name == "peer reports an error"
 			wantError(t, "recv", err, c.code, remote, msg)
+			wantFix(t, "recv", err, c.fix)
 			if !remote && c.code != CodeIO {
 				want := c.peer
 				if want == "" {
@@ -1109,9 +1118,24 @@ func TestHostileReceiver(t *testing.T) {
 		p.c.Close()
 	})
 	wantError(t, "send", err, CodeIO, false, "")
-	if msg := err.(*Error).Message; !strings.HasPrefix(msg, "connection to peer lost while sending a.bin, ") {
-		t.Errorf("message %q", msg)
+	if msg := err.(*Error).Message; !strings.HasPrefix(msg, "connection to peer lost while sending a.bin, ") || strings.Contains(msg, "again") {
+		t.Errorf("message %q, want what happened without advice", msg)
 	}
+	wantFix(t, "send", err, FixRunAgain)
+
+	// A stream cannot resume: running the transfer again sends it from its start.
+	stream := strings.NewReader(string(randomBytes(10_000_000, 10)))
+	err = hostileReceiverItems(t, []Item{StreamItem("stdin", stream)}, func(p *rawPeer) {
+		p.send('A', `{"have":[]}`)
+		p.recv() // S
+		p.recv() // D
+		p.c.Close()
+	})
+	wantError(t, "send", err, CodeIO, false, "")
+	if msg := err.(*Error).Message; !strings.HasPrefix(msg, "connection to peer lost while sending stdin, ") || strings.Contains(msg, "again") {
+		t.Errorf("message %q, want what happened without advice", msg)
+	}
+	wantFix(t, "send", err, FixRunAgainFromStart)
 
 	err = hostileReceiver(t, func(p *rawPeer) {
 		p.send('A', `{"have":[]}`)
@@ -1130,5 +1154,6 @@ func TestHostileReceiver(t *testing.T) {
 		p.c.Close() // no C
 	})
 	wantError(t, "send", err, CodeIO, false, "connection to peer lost before the receiver confirmed that everything arrived "+
-		"(the peer closed the connection); they may all have arrived (check on the receiving side); otherwise run both commands again to resume")
+		"(the peer closed the connection); they may all have arrived (check on the receiving side)")
+	wantFix(t, "send", err, FixRunAgainIfMissing)
 }

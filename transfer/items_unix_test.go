@@ -132,9 +132,14 @@ func TestWriteErrorMessages(t *testing.T) {
 	c := &incoming{p: p, written: 3_100_000_000}
 	err := r.writeError(c, &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC})
 	wantError(t, "ENOSPC", err, CodeDiskFull, false, "disk full while writing vm/disk.img (3.1 GB of 17.2 GB written); "+
-		"the partial file is kept as vm/disk.img.p2pcopy-part: free up space and run both commands again to resume")
+		"the partial file is kept as vm/disk.img.p2pcopy-part")
+	wantFix(t, "ENOSPC", err, FixFreeSpaceRunAgain)
+	err = r.mkdirError(p, &os.PathError{Op: "mkdir", Path: "x", Err: syscall.ENOSPC})
+	wantError(t, "mkdir ENOSPC", err, CodeDiskFull, false, "disk full while creating the directory vm/disk.img in /data")
+	wantFix(t, "mkdir ENOSPC", err, FixFreeSpaceRunAgain)
 	err = r.writeError(c, &os.PathError{Op: "write", Path: "x", Err: syscall.EIO})
 	wantError(t, "EIO", err, CodeIO, false, "cannot write vm/disk.img in /data: input/output error")
+	wantFix(t, "EIO", err, FixNone)
 	p.target = toStdout
 	err = r.writeError(c, &os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE})
 	wantError(t, "EPIPE", err, CodeIO, false, "cannot write vm/disk.img to standard output: broken pipe")

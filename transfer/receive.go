@@ -109,7 +109,7 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 		if err != nil {
 			e := (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot open the output directory %s: %s", r.dirName(), cause(err)), err: err}).
 				tellPeer("the receiving side cannot open its output directory")
-			return Result{}, s.fail(e, "", "")
+			return Result{}, s.fail(e, "", ifLost{})
 		}
 		defer root.Close()
 		r.root = root
@@ -122,7 +122,7 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 		return Result{}, err
 	}
 	if err := r.check(); err != nil {
-		return Result{}, s.fail(err, "", "")
+		return Result{}, s.fail(err, "", ifLost{})
 	}
 	r.prog = newProgress(opts.OnEvent, r.entries)
 	r.prog.manifest(r.entries)
@@ -131,10 +131,10 @@ func Receive(ctx context.Context, conn Conn, opts ReceiveOptions) (Result, error
 	}
 	accept, err := r.prepare()
 	if err != nil {
-		return Result{}, s.fail(err, "", "")
+		return Result{}, s.fail(err, "", ifLost{})
 	}
 	if err := s.write(encodeMessage(typeAccept, accept)); err != nil {
-		return Result{}, s.writeFailed(err, "while accepting the transfer", "")
+		return Result{}, s.writeFailed(err, "while accepting the transfer", ifLost{})
 	}
 	if len(accept.Have) > 0 {
 		if err := r.resumeHandshake(); err != nil {
@@ -204,14 +204,14 @@ func (r *receiver) readManifest() error {
 	for {
 		m, err := r.s.expect(typeManifest)
 		if err != nil {
-			return r.s.fail(err, "while receiving the list of files", "")
+			return r.s.fail(err, "while receiving the list of files", ifLost{})
 		}
 		if len(r.entries)+len(m.Manifest.Entries) > r.limits.MaxEntries {
-			return r.s.fail(newError(CodeLimit, "refusing the transfer: it has more than %d entries, this receiver's limit", r.limits.MaxEntries), "", "")
+			return r.s.fail(newError(CodeLimit, "refusing the transfer: it has more than %d entries, this receiver's limit", r.limits.MaxEntries), "", ifLost{})
 		}
 		for _, w := range m.Manifest.Entries {
 			if err := r.addEntry(fromWire(w)); err != nil {
-				return r.s.fail(err, "", "")
+				return r.s.fail(err, "", ifLost{})
 			}
 		}
 		if !m.Manifest.More {
@@ -296,7 +296,7 @@ func (r *receiver) confirm() error {
 		if rerr == nil {
 			rerr = protocolError("the peer sent a %s message before the transfer was accepted", messageName(m.Type))
 		}
-		return s.fail(rerr, "while waiting for you to accept", "")
+		return s.fail(rerr, "while waiting for you to accept", ifLost{})
 	}
 	if s.ctx.Err() != nil {
 		return s.cancelled()
@@ -309,7 +309,7 @@ func (r *receiver) confirm() error {
 				e.Message += ": " + msg
 			}
 		}
-		return s.fail(e, "", "")
+		return s.fail(e, "", ifLost{})
 	}
 	return nil
 }
@@ -345,17 +345,17 @@ func (r *receiver) resumeHandshake() error {
 	s := r.s
 	m, err := s.expect(typeProof)
 	if err != nil {
-		return s.fail(err, "while agreeing on what to resume", "")
+		return s.fail(err, "while agreeing on what to resume", ifLost{})
 	}
 	seen := make(map[int]bool, len(m.Proof.Proofs))
 	for _, pr := range m.Proof.Proofs {
 		switch {
 		case pr.I >= len(r.plan) || !r.plan[pr.I].offered:
-			return s.fail(protocolError("the peer proved entry %d, which was not offered for resuming", pr.I), "", "")
+			return s.fail(protocolError("the peer proved entry %d, which was not offered for resuming", pr.I), "", ifLost{})
 		case pr.Offset != r.plan[pr.I].partSize:
-			return s.fail(protocolError("the peer proved %d bytes of %s, but %d were offered", pr.Offset, r.plan[pr.I].Path, r.plan[pr.I].partSize), "", "")
+			return s.fail(protocolError("the peer proved %d bytes of %s, but %d were offered", pr.Offset, r.plan[pr.I].Path, r.plan[pr.I].partSize), "", ifLost{})
 		case seen[pr.I]:
-			return s.fail(protocolError("the peer proved %s twice", r.plan[pr.I].Path), "", "")
+			return s.fail(protocolError("the peer proved %s twice", r.plan[pr.I].Path), "", ifLost{})
 		}
 		seen[pr.I] = true
 	}
@@ -379,7 +379,7 @@ func (r *receiver) resumeHandshake() error {
 		// Unreadable or different: a partial file is started over. A complete candidate
 		// holds other content under the entry's name: never replaced without Overwrite.
 		if p.complete && !r.opts.Overwrite {
-			return s.fail(r.existsError(p.Path), "", "")
+			return s.fail(r.existsError(p.Path), "", ifLost{})
 		}
 		p.partSize = 0
 	}
@@ -389,7 +389,7 @@ func (r *receiver) resumeHandshake() error {
 		}
 	}
 	if err := s.write(encodeMessage(typeResume, reply)); err != nil {
-		return s.writeFailed(err, "while agreeing on what to resume", "")
+		return s.writeFailed(err, "while agreeing on what to resume", ifLost{})
 	}
 	return nil
 }
@@ -438,7 +438,7 @@ func (r *receiver) mkdir(p *planned) error {
 
 func (r *receiver) mkdirError(p *planned, err error) error {
 	if isDiskFull(err) {
-		return (&Error{Code: CodeDiskFull, Message: fmt.Sprintf("disk full while creating the directory %s in %s; free up space and run both commands again", p.Path, r.dirName()), err: err}).
+		return (&Error{Code: CodeDiskFull, Fix: FixFreeSpaceRunAgain, Message: fmt.Sprintf("disk full while creating the directory %s in %s", p.Path, r.dirName()), err: err}).
 			tellPeer("the receiving side ran out of disk space while creating the directory %s", quote(p.Path))
 	}
 	return (&Error{Code: CodeIO, Message: fmt.Sprintf("cannot create the directory %s in %s: %s", p.Path, r.dirName(), cause(err)), err: err}).

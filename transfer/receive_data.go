@@ -39,53 +39,53 @@ func (r *receiver) receiveData() (retErr error) {
 		m, err := s.read()
 		if err != nil {
 			if cur != nil {
-				return s.fail(err, fmt.Sprintf("while receiving %s, %s", cur.p.Path, ofTotal(cur.written, cur.p.Size, "received")), r.keptHint(cur))
+				return s.fail(err, fmt.Sprintf("while receiving %s, %s", cur.p.Path, ofTotal(cur.written, cur.p.Size, "received")), r.lostWhileReceiving(cur))
 			}
-			return s.fail(err, "before the transfer finished", "")
+			return s.fail(err, "before the transfer finished", ifLost{})
 		}
 		switch m.Type {
 		case typeData:
 			if cur == nil {
-				return s.fail(protocolError("the peer sent data outside a file"), "", "")
+				return s.fail(protocolError("the peer sent data outside a file"), "", ifLost{})
 			}
 			if err := r.write(cur, m.Data); err != nil {
-				return s.fail(err, "", "")
+				return s.fail(err, "", ifLost{})
 			}
 		case typeStart:
 			i := m.Start.I
 			switch {
 			case cur != nil:
-				return s.fail(protocolError("the peer started entry %d before finishing %s", i, cur.p.Path), "", "")
+				return s.fail(protocolError("the peer started entry %d before finishing %s", i, cur.p.Path), "", ifLost{})
 			case next >= len(r.plan):
-				return s.fail(protocolError("the peer started entry %d, but every file was already received", i), "", "")
+				return s.fail(protocolError("the peer started entry %d, but every file was already received", i), "", ifLost{})
 			case i != next:
-				return s.fail(protocolError("the peer started entry %d where entry %d (%s) was expected", i, next, r.plan[next].Path), "", "")
+				return s.fail(protocolError("the peer started entry %d where entry %d (%s) was expected", i, next, r.plan[next].Path), "", ifLost{})
 			}
 			if cur, err = r.open(i, m.Start.Offset); err != nil {
-				return s.fail(err, "", "")
+				return s.fail(err, "", ifLost{})
 			}
 		case typeFileEnd:
 			switch {
 			case cur == nil:
-				return s.fail(protocolError("the peer ended entry %d, which was not started", m.FileEnd.I), "", "")
+				return s.fail(protocolError("the peer ended entry %d, which was not started", m.FileEnd.I), "", ifLost{})
 			case m.FileEnd.I != cur.i:
-				return s.fail(protocolError("the peer ended entry %d while %s was being received", m.FileEnd.I, cur.p.Path), "", "")
+				return s.fail(protocolError("the peer ended entry %d while %s was being received", m.FileEnd.I, cur.p.Path), "", ifLost{})
 			}
 			if err := r.finish(cur, m.FileEnd.SHA256); err != nil {
-				return s.fail(err, "", "")
+				return s.fail(err, "", ifLost{})
 			}
 			cur = nil
 			next = r.nextFile(next + 1)
 		case typeEnd:
 			switch {
 			case cur != nil:
-				return s.fail(protocolError("the peer ended the transfer in the middle of %s", cur.p.Path), "", "")
+				return s.fail(protocolError("the peer ended the transfer in the middle of %s", cur.p.Path), "", ifLost{})
 			case next < len(r.plan):
-				return s.fail(protocolError("the peer ended the transfer after %d of %d files", r.files, r.files+r.remaining(next)), "", "")
+				return s.fail(protocolError("the peer ended the transfer after %d of %d files", r.files, r.files+r.remaining(next)), "", ifLost{})
 			}
 			return nil
 		default:
-			return s.fail(protocolError("the peer sent a %s message during the transfer", messageName(m.Type)), "", "")
+			return s.fail(protocolError("the peer sent a %s message during the transfer", messageName(m.Type)), "", ifLost{})
 		}
 	}
 }
@@ -261,12 +261,13 @@ func (r *receiver) abandon(c *incoming, err error) {
 	}
 }
 
-// keptHint tells the user about the partial file kept after a lost connection.
-func (r *receiver) keptHint(c *incoming) string {
+// lostWhileReceiving tells the user about the partial file kept after a lost connection,
+// and that running the transfer again resumes from it.
+func (r *receiver) lostWhileReceiving(c *incoming) ifLost {
 	if c.keep || c.p.target != toFile || c.written == 0 {
-		return ""
+		return ifLost{}
 	}
-	return fmt.Sprintf("; the partial file is kept as %s: run both commands again to resume", filepath.ToSlash(c.p.part))
+	return ifLost{note: "; the partial file is kept as " + filepath.ToSlash(c.p.part), fix: FixRunAgain}
 }
 
 // writeError describes a failure to write the content of c.
@@ -281,8 +282,8 @@ func (r *receiver) writeError(c *incoming, err error) error {
 			tellPeer("the receiving side cannot show the text message %s", quote(p.Path))
 	}
 	if isDiskFull(err) {
-		return (&Error{Code: CodeDiskFull, err: err, Message: fmt.Sprintf(
-			"disk full while writing %s (%s); the partial file is kept as %s: free up space and run both commands again to resume",
+		return (&Error{Code: CodeDiskFull, err: err, Fix: FixFreeSpaceRunAgain, Message: fmt.Sprintf(
+			"disk full while writing %s (%s); the partial file is kept as %s",
 			p.Path, ofTotal(c.written, p.Size, "written"), filepath.ToSlash(p.part))}).
 			tellPeer("the receiving side ran out of disk space while writing %s (%s); what arrived is kept for resuming", quote(p.Path), ofTotal(c.written, p.Size, "written"))
 	}

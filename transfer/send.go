@@ -53,7 +53,7 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
-			return Result{}, s.fail(e, "", "")
+			return Result{}, s.fail(e, "", ifLost{})
 		}
 		return Result{}, err // a programming error in the caller
 	}
@@ -62,11 +62,11 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	}
 	msgs, err := encodeManifest(entries, MaxMessageSize)
 	if err != nil {
-		return Result{}, s.fail(newError(CodeLimit, "%v", err), "", "")
+		return Result{}, s.fail(newError(CodeLimit, "%v", err), "", ifLost{})
 	}
 	for _, b := range msgs {
 		if err := s.write(b); err != nil {
-			return Result{}, s.writeFailed(err, "while sending the list of files", "")
+			return Result{}, s.writeFailed(err, "while sending the list of files", ifLost{})
 		}
 	}
 	prog := newProgress(opts.OnEvent, entries)
@@ -74,10 +74,10 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 
 	m, err := s.expect(typeAccept)
 	if err != nil {
-		return Result{}, s.fail(err, "while waiting for the receiver to accept", "")
+		return Result{}, s.fail(err, "while waiting for the receiver to accept", ifLost{})
 	}
 	if err := checkHave(m.Accept, entries); err != nil {
-		return Result{}, s.fail(err, "", "")
+		return Result{}, s.fail(err, "", ifLost{})
 	}
 	sd := &sender{s: s, items: items, prog: prog, buf: make([]byte, 1+chunk)}
 	sd.buf[0] = typeData
@@ -99,11 +99,11 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 		return Result{}, err
 	}
 	if err := s.write(encodeMessage(typeEnd, struct{}{})); err != nil {
-		return Result{}, s.writeFailed(err, "while finishing the transfer", "")
+		return Result{}, s.writeFailed(err, "while finishing the transfer", ifLost{})
 	}
 	if _, err := s.expect(typeComplete); err != nil {
 		return Result{}, s.fail(err, "before the receiver confirmed that everything arrived",
-			"; they may all have arrived (check on the receiving side); otherwise run both commands again to resume")
+			ifLost{note: "; they may all have arrived (check on the receiving side)", fix: FixRunAgainIfMissing})
 	}
 	s.stopWatching() // complete: a late cancellation must not send X any more
 	prog.finish()
@@ -186,17 +186,17 @@ func (sd *sender) resumeHandshake(have []held) error {
 			if errors.As(err, &te) && te.Code == CodeChanged {
 				continue // shorter than the receiver's part: the file starts over
 			}
-			return s.fail(err, "", "")
+			return s.fail(err, "", ifLost{})
 		}
 		states[i] = h
 		msg.Proofs = append(msg.Proofs, proof{I: i, Offset: hd.Offset, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
 	if err := s.write(encodeMessage(typeProof, msg)); err != nil {
-		return s.writeFailed(err, "while agreeing on what to resume", "")
+		return s.writeFailed(err, "while agreeing on what to resume", ifLost{})
 	}
 	m, err := s.expect(typeResume)
 	if err != nil {
-		return s.fail(err, "while agreeing on what to resume", "")
+		return s.fail(err, "while agreeing on what to resume", ifLost{})
 	}
 	proved := make(map[int]int64, len(msg.Proofs))
 	for _, p := range msg.Proofs {
@@ -207,12 +207,12 @@ func (sd *sender) resumeHandshake(have []held) error {
 		off, ok := proved[r.I]
 		switch {
 		case !ok:
-			return s.fail(protocolError("the peer agreed to resume entry %d, which was not proved", r.I), "", "")
+			return s.fail(protocolError("the peer agreed to resume entry %d, which was not proved", r.I), "", ifLost{})
 		case r.Offset != off:
-			return s.fail(protocolError("the peer agreed to resume %s at byte %d, but %d bytes were proved", sd.items[r.I].Entry.Path, r.Offset, off), "", "")
+			return s.fail(protocolError("the peer agreed to resume %s at byte %d, but %d bytes were proved", sd.items[r.I].Entry.Path, r.Offset, off), "", ifLost{})
 		}
 		if _, dup := sd.resume[r.I]; dup {
-			return s.fail(protocolError("the peer agreed to resume %s twice", sd.items[r.I].Entry.Path), "", "")
+			return s.fail(protocolError("the peer agreed to resume %s twice", sd.items[r.I].Entry.Path), "", ifLost{})
 		}
 		sd.resume[r.I] = resumed{offset: off, h: states[r.I]}
 	}
@@ -265,11 +265,11 @@ func (sd *sender) sendEntry(i int) error {
 	s, e := sd.s, sd.items[i].Entry
 	rc, err := sd.items[i].Open()
 	if err != nil {
-		return s.fail(newError(CodeIO, "cannot read %s: %s", e.Path, cause(err)), "", "")
+		return s.fail(newError(CodeIO, "cannot read %s: %s", e.Path, cause(err)), "", ifLost{})
 	}
 	defer func() { rc.Close() }()
 	if err := sd.unchanged(e, rc); err != nil {
-		return s.fail(err, "", "")
+		return s.fail(err, "", ifLost{})
 	}
 
 	h := sha256.New()
@@ -278,13 +278,13 @@ func (sd *sender) sendEntry(i int) error {
 		// The prefix was hashed for P: skip it (a file that changed since then fails
 		// the modification-time check above, or F's hash on the receiver).
 		if err := skip(rc, r.offset); err != nil {
-			return s.fail(&Error{Code: CodeIO, Message: fmt.Sprintf("cannot read %s: %s", e.Path, cause(err)), err: err}, "", "")
+			return s.fail(&Error{Code: CodeIO, Message: fmt.Sprintf("cannot read %s: %s", e.Path, cause(err)), err: err}, "", ifLost{})
 		}
 		h, offset = r.h, r.offset
 	}
 
 	if err := s.write(encodeMessage(typeStart, startMsg{I: i, Offset: offset})); err != nil {
-		return s.writeFailed(err, "while sending "+e.Path, resumeHint(e))
+		return s.writeFailed(err, "while sending "+e.Path, lostWhileSending(e))
 	}
 	sd.prog.start(i, e, offset)
 	sd.resumed += offset
@@ -303,7 +303,7 @@ func (sd *sender) sendEntry(i int) error {
 		if n > 0 {
 			h.Write(sd.buf[1 : 1+n])
 			if werr := s.write(sd.buf[:1+n]); werr != nil {
-				return s.writeFailed(werr, fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")), resumeHint(e))
+				return s.writeFailed(werr, fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")), lostWhileSending(e))
 			}
 			done += int64(n)
 			sd.sent += int64(n)
@@ -313,18 +313,18 @@ func (sd *sender) sendEntry(i int) error {
 			break
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return s.fail(sd.changedError(e), "", "")
+			return s.fail(sd.changedError(e), "", ifLost{})
 		}
 		if err != nil {
-			return s.fail(&Error{Code: CodeIO, Message: fmt.Sprintf("cannot read %s: %s", e.Path, cause(err)), err: err}, "", "")
+			return s.fail(&Error{Code: CodeIO, Message: fmt.Sprintf("cannot read %s: %s", e.Path, cause(err)), err: err}, "", ifLost{})
 		}
 	}
 	if err := sd.unchanged(e, rc); err != nil {
-		return s.fail(err, "", "")
+		return s.fail(err, "", ifLost{})
 	}
 	end := fileEndMsg{I: i, SHA256: hex.EncodeToString(h.Sum(nil))}
 	if err := s.write(encodeMessage(typeFileEnd, end)); err != nil {
-		return s.writeFailed(err, "while sending "+e.Path, resumeHint(e))
+		return s.writeFailed(err, "while sending "+e.Path, lostWhileSending(e))
 	}
 	sd.files++
 	sd.prog.done()
@@ -347,17 +347,17 @@ func (sd *sender) interrupted(when string) error {
 	if err == nil {
 		err = protocolError("the peer sent a %s message %s", messageName(m.Type), when)
 	}
-	return s.fail(err, when, "")
+	return s.fail(err, when, ifLost{})
 }
 
-// resumeHint is what the sender's user can do after the connection broke while e was being
-// sent: run both commands again; a file then resumes from what the receiver kept, a stream
-// (standard input) starts over.
-func resumeHint(e Entry) string {
+// lostWhileSending is what the sender's user can do after the connection broke while e was
+// being sent: run the transfer again; a file then resumes from what the receiver kept, a
+// stream (standard input) starts over.
+func lostWhileSending(e Entry) ifLost {
 	if e.Kind == KindStream {
-		return "; run both commands again to send it again from the start (a stream cannot resume)"
+		return ifLost{fix: FixRunAgainFromStart}
 	}
-	return "; run both commands again to resume"
+	return ifLost{fix: FixRunAgain}
 }
 
 // readChunk reads up to want bytes of content into sd.buf[1:]. For files it fills the

@@ -313,22 +313,22 @@ func (s *session) hello() error {
 		hello.Caps = []string{capSCTPMTU8k}
 	}
 	if err := s.write(encodeMessage(typeHello, hello)); err != nil {
-		return s.writeFailed(err, "before the transfer started", "")
+		return s.writeFailed(err, "before the transfer started", ifLost{})
 	}
 	m, err := s.expect(typeHello)
 	if err != nil {
-		return s.fail(err, "before the transfer started", "")
+		return s.fail(err, "before the transfer started", ifLost{})
 	}
 	h := m.Hello
 	switch {
 	case h.V != protocolVersion:
-		return s.fail(protocolError("your peer speaks version %d of the p2pcopy protocol and this program speaks version %d; use the same p2pcopy version on both sides", h.V, protocolVersion), "", "")
+		return s.fail(protocolError("your peer speaks version %d of the p2pcopy protocol and this program speaks version %d; use the same p2pcopy version on both sides", h.V, protocolVersion), "", ifLost{})
 	case h.Role == s.role && s.role == roleSend:
-		return s.fail(protocolError(`your peer is also sending; one side must run "p2pcopy send" and the other "p2pcopy receive"`), "", "")
+		return s.fail(protocolError("your peer is also sending").fix(FixOppositeRoles), "", ifLost{})
 	case h.Role == s.role:
-		return s.fail(protocolError(`your peer is also receiving; one side must run "p2pcopy send" and the other "p2pcopy receive"`), "", "")
+		return s.fail(protocolError("your peer is also receiving").fix(FixOppositeRoles), "", ifLost{})
 	case h.Role != roleSend && h.Role != roleReceive:
-		return s.fail(protocolError("your peer announced an unknown role %s", quote(h.Role)), "", "")
+		return s.fail(protocolError("your peer announced an unknown role %s", quote(h.Role)), "", ifLost{})
 	}
 	if canGrow && slices.Contains(h.Caps, capSCTPMTU8k) {
 		grower.GrowPackets()
@@ -351,13 +351,13 @@ func (s *session) cancelled() error {
 //   - an *Error is returned as is, and reported to the peer with X unless it came from
 //     the peer;
 //   - anything else is a failure of the connection, reported as
-//     "connection to peer lost <what> (<cause>)<hint>".
-func (s *session) fail(err error, what, hint string) error {
+//     "connection to peer lost <what> (<cause>)<lost.note>" with lost.fix.
+func (s *session) fail(err error, what string, lost ifLost) error {
 	if s.ctx.Err() != nil {
 		return s.cancelled()
 	}
 	if s.silent.Load() {
-		return s.silentError(what, hint)
+		return s.silentError(what, lost)
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -369,19 +369,29 @@ func (s *session) fail(err error, what, hint string) error {
 	}
 	return &Error{
 		Code:    CodeIO,
-		Message: fmt.Sprintf("connection to peer lost %s (%s)%s", what, cause(err), hint),
+		Message: fmt.Sprintf("connection to peer lost %s (%s)%s", what, cause(err), lost.note),
+		Fix:     lost.fix,
 		err:     err,
 	}
 }
 
+// ifLost is what an error says, besides what happened, when the connection is lost or the
+// peer goes silent at some point of the transfer: note is what is kept (e.g. "; the partial
+// file is kept as a.txt.p2pcopy-part"), fix what the user can do about it. The zero value
+// adds nothing.
+type ifLost struct {
+	note string
+	fix  Fix
+}
+
 // silentError is the error after the peer was silent for the idle timeout.
-func (s *session) silentError(what, hint string) error {
+func (s *session) silentError(what string, lost ifLost) error {
 	if what != "" {
 		what = " " + what
 	}
-	return &Error{Code: CodeTimeout, Message: fmt.Sprintf(
+	return &Error{Code: CodeTimeout, Fix: lost.fix, Message: fmt.Sprintf(
 		"your peer went silent%s: nothing arrived from it for %v, not even a keep-alive (its p2pcopy may be stuck or its computer asleep)%s",
-		what, roundDuration(s.idle), hint)}
+		what, roundDuration(s.idle), lost.note)}
 }
 
 // roundDuration shows d to the second, or as it is below a second (tests).
@@ -430,7 +440,7 @@ func tooLargeError(n int, err error) *Error {
 
 // writeFailed is fail for a failed write: the usual reason is that the peer sent X and
 // closed the connection, so it first looks for that X.
-func (s *session) writeFailed(err error, what, hint string) error {
+func (s *session) writeFailed(err error, what string, lost ifLost) error {
 	if s.ctx.Err() != nil {
 		return s.cancelled()
 	}
@@ -449,5 +459,5 @@ func (s *session) writeFailed(err error, what, hint string) error {
 		}
 	case <-t.C:
 	}
-	return s.fail(err, what, hint)
+	return s.fail(err, what, lost)
 }

@@ -457,8 +457,8 @@ func TestHelloMismatch(t *testing.T) {
 	}
 	wg.Wait()
 	for _, err := range errs {
-		wantError(t, "send", err, CodeProtocol, false,
-			`your peer is also sending; one side must run "p2pcopy send" and the other "p2pcopy receive"`)
+		wantError(t, "send", err, CodeProtocol, false, "your peer is also sending")
+		wantFix(t, "send", err, FixOppositeRoles)
 	}
 
 	a, b = Pipe()
@@ -471,8 +471,8 @@ func TestHelloMismatch(t *testing.T) {
 	}
 	wg.Wait()
 	for _, err := range errs {
-		wantError(t, "recv", err, CodeProtocol, false,
-			`your peer is also receiving; one side must run "p2pcopy send" and the other "p2pcopy receive"`)
+		wantError(t, "recv", err, CodeProtocol, false, "your peer is also receiving")
+		wantFix(t, "recv", err, FixOppositeRoles)
 	}
 }
 

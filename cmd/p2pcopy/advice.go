@@ -65,6 +65,18 @@ func fixHint(f transfer.Fix) string {
 		return "; free up space, or use -o to choose another directory"
 	case transfer.FixOneOutput:
 		return "; -o - writes a single file to standard output: choose a directory with -o instead"
+	case transfer.FixRunAgain:
+		return "; run both commands again to resume"
+	case transfer.FixRunAgainFromStart:
+		return "; run both commands again to send it again from the start (a stream cannot resume)"
+	case transfer.FixRunAgainIfMissing:
+		// The library's message has just said that everything may have arrived.
+		return "; otherwise run both commands again to resume"
+	case transfer.FixFreeSpaceRunAgain:
+		// Not -o: another directory lacks the partial files, so the transfer would start over.
+		return "; free up space and run both commands again to resume"
+	case transfer.FixOppositeRoles:
+		return `; one side must run "p2pcopy send" and the other "p2pcopy receive"`
 	}
 	return ""
 }

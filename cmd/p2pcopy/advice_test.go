@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/p2pcopy/p2pcopy/signal"
@@ -24,6 +25,16 @@ func TestAdvice(t *testing.T) {
 			"not enough free space in /tmp/x: need 2 GB, 1 GB free; free up space, or use -o to choose another directory"},
 		{&transfer.Error{Code: transfer.CodeRejected, Message: "the peer sends 2 files, but standard output takes a single file", Fix: transfer.FixOneOutput},
 			"the peer sends 2 files, but standard output takes a single file; -o - writes a single file to standard output: choose a directory with -o instead"},
+		{&transfer.Error{Code: transfer.CodeIO, Message: "connection to peer lost while receiving a.txt, 3 bytes of 10 bytes received (the peer closed the connection); the partial file is kept as a.txt.p2pcopy-part", Fix: transfer.FixRunAgain},
+			"connection to peer lost while receiving a.txt, 3 bytes of 10 bytes received (the peer closed the connection); the partial file is kept as a.txt.p2pcopy-part; run both commands again to resume"},
+		{&transfer.Error{Code: transfer.CodeIO, Message: "connection to peer lost while sending stdin, 1.0 MB sent (the peer closed the connection)", Fix: transfer.FixRunAgainFromStart},
+			"connection to peer lost while sending stdin, 1.0 MB sent (the peer closed the connection); run both commands again to send it again from the start (a stream cannot resume)"},
+		{&transfer.Error{Code: transfer.CodeIO, Message: "connection to peer lost before the receiver confirmed that everything arrived (the peer closed the connection); they may all have arrived (check on the receiving side)", Fix: transfer.FixRunAgainIfMissing},
+			"connection to peer lost before the receiver confirmed that everything arrived (the peer closed the connection); they may all have arrived (check on the receiving side); otherwise run both commands again to resume"},
+		{&transfer.Error{Code: transfer.CodeDiskFull, Message: "disk full while writing big.bin (4.2 MB of 10.5 MB written); the partial file is kept as big.bin.p2pcopy-part", Fix: transfer.FixFreeSpaceRunAgain},
+			"disk full while writing big.bin (4.2 MB of 10.5 MB written); the partial file is kept as big.bin.p2pcopy-part; free up space and run both commands again to resume"},
+		{&transfer.Error{Code: transfer.CodeProtocol, Message: "your peer is also sending", Fix: transfer.FixOppositeRoles},
+			`your peer is also sending; one side must run "p2pcopy send" and the other "p2pcopy receive"`},
 		{&transfer.Error{Code: transfer.CodeExists, Remote: true, Message: `"a.txt" already exists on the receiving side, which did not allow replacing it`},
 			`peer: "a.txt" already exists on the receiving side, which did not allow replacing it; ask your peer to move it away or to save into another folder (p2pcopy receive -o DIR), or to allow replacing it (--overwrite)`},
 		{&transfer.Error{Code: transfer.CodeDiskFull, Remote: true, Message: "the receiving side ran out of disk space"},
@@ -40,5 +51,20 @@ func TestAdvice(t *testing.T) {
 		if got := advice(c.err); got != c.want {
 			t.Errorf("advice(%v):\n got %s\nwant %s", c.err, got, c.want)
 		}
+	}
+}
+
+// TestEveryFixWorded: each transfer.Fix has CLI wording, so a Fix added to the library
+// without it fails here instead of reaching the user as a bare message.
+func TestEveryFixWorded(t *testing.T) {
+	n := 0
+	for f := transfer.FixNone + 1; !strings.HasPrefix(f.String(), "Fix("); f++ {
+		if fixHint(f) == "" {
+			t.Errorf("%v has no wording in fixHint", f)
+		}
+		n++
+	}
+	if n < 9 {
+		t.Errorf("only %d Fix values found: Fix.String must name every value", n)
 	}
 }

@@ -384,17 +384,22 @@ func TestOutageRecovers(t *testing.T) {
 	t.Logf("finished %v after the 10 s outage began", o.end.Sub(o.cut).Round(time.Millisecond))
 }
 
-// TestOutageGivesUp: when the peer stays silent past the stall timeout, both sides fail with a
-// message that says to run both commands again to resume, and the partial file is kept.
+// TestOutageGivesUp: when the peer stays silent past the stall timeout, both sides fail with an
+// error whose Fix says that running the transfer again resumes (the CLI words it as "run both
+// commands again to resume"), and the partial file is kept.
 func TestOutageGivesUp(t *testing.T) {
 	start := time.Now()
 	o := outageTransfer(t, 6*time.Second, -1)
 	sendErr, recvErr, out := o.sendErr, o.recvErr, o.out
 	took := time.Since(start)
 	for side, err := range map[string]error{"sender": sendErr, "receiver": recvErr} {
-		if err == nil || !strings.Contains(err.Error(), "run both commands again") {
-			t.Errorf("%s: got %v, want a connection-lost error telling to run both commands again", side, err)
+		var te *transfer.Error
+		if !errors.As(err, &te) || te.Fix != transfer.FixRunAgain {
+			t.Errorf("%s: got %v, want a connection-lost error with Fix %v (run again to resume)", side, err, transfer.FixRunAgain)
 		}
+	}
+	if recvErr != nil && !strings.Contains(recvErr.Error(), "the partial file is kept as file.bin.p2pcopy-part") {
+		t.Errorf("receiver: %v does not say that the partial file is kept", recvErr)
 	}
 	if _, err := os.Stat(filepath.Join(out, "file.bin.p2pcopy-part")); err != nil {
 		t.Errorf("partial file not kept: %v", err)

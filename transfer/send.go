@@ -95,7 +95,7 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 			return Result{}, err
 		}
 	}
-	if err := sd.interrupted("before the end of the transfer"); err != nil {
+	if err := sd.interrupted("before the end of the transfer", ifLost{fix: FixRunAgainIfMissing}); err != nil {
 		return Result{}, err
 	}
 	if err := s.write(encodeMessage(typeEnd, struct{}{})); err != nil {
@@ -291,8 +291,9 @@ func (sd *sender) sendEntry(i int) error {
 
 	done := offset
 	when := "while " + e.Path + " was being sent" // built once: the loop must not allocate
+	lost := lostWhileSending(e)
 	for e.Size < 0 || done < e.Size {
-		if err := sd.interrupted(when); err != nil {
+		if err := sd.interrupted(when, lost); err != nil {
 			return err
 		}
 		want := len(sd.buf) - 1
@@ -332,8 +333,9 @@ func (sd *sender) sendEntry(i int) error {
 }
 
 // interrupted checks, without blocking, whether the context was cancelled or the peer
-// sent something (normally X) while we are sending; when describes the moment.
-func (sd *sender) interrupted(when string) error {
+// sent something (normally X) while we are sending; when describes the moment, lost what
+// to say if the connection turns out lost.
+func (sd *sender) interrupted(when string, lost ifLost) error {
 	s := sd.s
 	select {
 	case <-s.ctx.Done():
@@ -347,7 +349,7 @@ func (sd *sender) interrupted(when string) error {
 	if err == nil {
 		err = protocolError("the peer sent a %s message %s", messageName(m.Type), when)
 	}
-	return s.fail(err, when, ifLost{})
+	return s.fail(err, when, lost)
 }
 
 // lostWhileSending is what the sender's user can do after the connection broke while e was

@@ -286,6 +286,10 @@ func TestKillAndResume(t *testing.T) {
 				if survivorCode != 1 {
 					t.Fatalf("round %d: the surviving side exited %d, want 1:\nsender:\n%s\nreceiver:\n%s", round, survivorCode, p.sendErr.String(), p.recvErr.String())
 				}
+				// The survivor tells its user how to go on, in the CLI's words for the library's Fix.
+				if says := survivorErr(p, victim); !strings.Contains(says, "run both commands again to resume") {
+					t.Fatalf("round %d: the surviving side does not say to run both commands again to resume:\n%s", round, says)
+				}
 				if _, err := os.Stat(final); err == nil {
 					t.Fatalf("round %d: data.bin exists under its final name after the %s was killed", round, victim)
 				}
@@ -321,6 +325,14 @@ func TestKillAndResume(t *testing.T) {
 				victim, rounds, resumed/1_000_000, resent/1000)
 		})
 	}
+}
+
+// survivorErr is what the side that was not killed printed on standard error.
+func survivorErr(p *pair, victim string) string {
+	if victim == "receiver" {
+		return p.sendErr.String()
+	}
+	return p.recvErr.String()
 }
 
 type doneEv struct {

@@ -95,7 +95,7 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 			return Result{}, err
 		}
 	}
-	if err := sd.interrupted("before the end of the transfer", ifLost{fix: FixRunAgainIfMissing}); err != nil {
+	if err := sd.interrupted("before the end of the transfer", nil, ifLost{fix: FixRunAgainIfMissing}); err != nil {
 		return Result{}, err
 	}
 	if err := s.write(encodeMessage(typeEnd, struct{}{})); err != nil {
@@ -292,8 +292,10 @@ func (sd *sender) sendEntry(i int) error {
 	done := offset
 	when := "while " + e.Path + " was being sent" // built once: the loop must not allocate
 	lost := lostWhileSending(e)
+	// A lost connection reads the same whether a write failed or the watcher saw it first.
+	lostWhen := func() string { return fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")) }
 	for e.Size < 0 || done < e.Size {
-		if err := sd.interrupted(when, lost); err != nil {
+		if err := sd.interrupted(when, lostWhen, lost); err != nil {
 			return err
 		}
 		want := len(sd.buf) - 1
@@ -333,9 +335,9 @@ func (sd *sender) sendEntry(i int) error {
 }
 
 // interrupted checks, without blocking, whether the context was cancelled or the peer
-// sent something (normally X) while we are sending; when describes the moment, lost what
-// to say if the connection turns out lost.
-func (sd *sender) interrupted(when string, lost ifLost) error {
+// sent something (normally X) while we are sending; when describes the moment, lostWhen (if
+// not nil) describes it for a connection that turns out lost, and lost is what to advise then.
+func (sd *sender) interrupted(when string, lostWhen func() string, lost ifLost) error {
 	s := sd.s
 	select {
 	case <-s.ctx.Done():
@@ -347,7 +349,10 @@ func (sd *sender) interrupted(when string, lost ifLost) error {
 	}
 	m, err := s.read()
 	if err == nil {
-		err = protocolError("the peer sent a %s message %s", messageName(m.Type), when)
+		return s.fail(protocolError("the peer sent a %s message %s", messageName(m.Type), when), when, lost)
+	}
+	if lostWhen != nil {
+		when = lostWhen() // the same words as a write that failed at this point
 	}
 	return s.fail(err, when, lost)
 }

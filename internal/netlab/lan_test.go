@@ -9,9 +9,10 @@ import (
 )
 
 // TestLANPair checks the shaped LAN hop against what it was told: one TCP flow each way
-// carries 80–105 % of the configured rate (TCP's payload is 95.6 % of the frame bytes tbf
-// counts; the rest of the margin is a loaded machine), and the hosts reach each other only
-// through their veth.
+// carries at most 105 % of the configured rate (without the shaper a veth carries 15 Gbit/s
+// here) and at least half of it (TCP's payload is 95.6 % of the frame bytes tbf counts; a
+// gigabit of TCP is CPU work, and go test runs this beside other packages' tests on two
+// cores: 713 Mbit/s was seen under load, 955 on a quiet machine).
 func TestLANPair(t *testing.T) {
 	lab := New(t)
 	const rate = 1_000_000_000 // the make bench row's link
@@ -27,8 +28,8 @@ func TestLANPair(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s → %s: TCP goodput %.1f Mbit/s on a %.0f Mbit/s link\n%s", dir.from.Name, dir.to.Name, got/1e6, rate/1e6, stats)
-		if got < rate*0.80 || got > rate*1.05 {
-			t.Errorf("%s → %s: TCP goodput %.1f Mbit/s, want %.0f Mbit/s −20/+5 %%", dir.from.Name, dir.to.Name, got/1e6, rate/1e6)
+		if got < rate*0.50 || got > rate*1.05 {
+			t.Errorf("%s → %s: TCP goodput %.1f Mbit/s, want %.0f Mbit/s −50/+5 %%", dir.from.Name, dir.to.Name, got/1e6, rate/1e6)
 		}
 		if !strings.Contains(stats, "qdisc tbf") {
 			t.Errorf("%s: no tbf on eth0:\n%s", dir.from.Name, stats)

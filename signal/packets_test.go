@@ -21,9 +21,14 @@ func loopbackPair(t *testing.T) (a, b *Conn, pa, pb *Peer) {
 // before the offerer takes it (a peer that edits what it advertises).
 func connectedPair(t *testing.T, answerSDP func(string) string) (a, b *Conn, pa, pb *Peer) {
 	t.Helper()
+	return connectedPairWith(t, Config{NoSTUN: true, IncludeLoopback: true}, answerSDP)
+}
+
+// connectedPairWith is connectedPair with both peers made from cfg.
+func connectedPairWith(t *testing.T, cfg Config, answerSDP func(string) string) (a, b *Conn, pa, pb *Peer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg := Config{NoSTUN: true, IncludeLoopback: true}
 	pa, pb = newTestPeer(t, cfg), newTestPeer(t, cfg)
 	offer := mustToken(t)(pa.Offer(ctx))
 	answer := mustToken(t)(pb.Answer(ctx, offer))

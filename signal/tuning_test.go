@@ -1,10 +1,6 @@
 package signal
 
-import (
-	"context"
-	"testing"
-	"time"
-)
+import "testing"
 
 // TestRandomLossToleranceBetweenCLIs: the association tolerates random loss when the peer's
 // token says it is a p2pcopy CLI (an offer with a rendezvous secret, an answer that reads
@@ -20,33 +16,8 @@ func TestRandomLossToleranceBetweenCLIs(t *testing.T) {
 		{"send --qr (the page is the peer)", true, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			cfg := Config{NoSTUN: true, IncludeLoopback: true, Rendezvous: tc.rendezvous, BrowserPeer: tc.browser}
-			pa, pb := newTestPeer(t, cfg), newTestPeer(t, cfg)
-			offer := roundTrip(t, mustToken(t)(pa.Offer(ctx)))
-			answer := roundTrip(t, mustToken(t)(pb.Answer(ctx, offer)))
-			if err := pa.AcceptAnswer(answer); err != nil {
-				t.Fatal(err)
-			}
-			bc := make(chan *Conn, 1)
-			go func() {
-				c, err := pb.Connect(ctx)
-				if err != nil {
-					t.Error(err)
-				}
-				bc <- c
-			}()
-			a, err := pa.Connect(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := <-bc
-			if b == nil {
-				t.FailNow()
-			}
-			defer a.Close()
-			defer b.Close()
+			a, b, _, _ := connectedPairWith(t, cfg, nil)
 			for side, c := range map[string]*Conn{"offerer": a, "answerer": b} {
 				if got := c.sctpStream().AssociationRandomLossTolerance(); got != tc.want {
 					t.Errorf("%s: random-loss tolerance %v, want %v", side, got, tc.want)

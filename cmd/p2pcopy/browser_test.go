@@ -142,10 +142,10 @@ func (l *webLab) servePage(listen string) string {
 	return strings.TrimSpace(sc.Text())
 }
 
-// browser starts a fresh headless chromium in the namespace with downloads going to dir.
-func (l *webLab) browser(ctx context.Context, dir string) context.Context {
-	l.t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
+// chromiumOptions starts Debian's chromium headless inside the lab's namespace, with the
+// flags that keep it from reaching for the internet (DESIGN.md §6).
+func (l *webLab) chromiumOptions() []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(l.chromium),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true),
@@ -159,6 +159,12 @@ func (l *webLab) browser(ctx context.Context, dir string) context.Context {
 			cmd.Path = l.ip
 		}),
 	}
+}
+
+// browser starts a fresh headless chromium in the namespace with downloads going to dir.
+func (l *webLab) browser(ctx context.Context, dir string) context.Context {
+	l.t.Helper()
+	opts := l.chromiumOptions()
 	// Chromium now and then exits at start-up on a loaded machine ("chrome failed to start",
 	// seen once in a CI rehearsal); a fresh process is what a user would try too.
 	var bctx context.Context
@@ -311,6 +317,26 @@ func randomFile(t *testing.T, dir, name string, n int) []byte {
 	return b
 }
 
+// answerAndFinish hands the page's answer to the sending CLI, waits for the page to finish and
+// checks what both sides show: a full progress bar, a finished page, the CLI's clean exit and
+// the same verification code on both.
+func answerAndFinish(t *testing.T, ctx context.Context, stdin io.Writer, answer string, sender *exec.Cmd, log *syncBuffer) {
+	t.Helper()
+	if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, ctx)
+	if p := eval[float64](t, ctx, jsProgress); p != 1 {
+		t.Errorf("progress ended at %v, want 1", p)
+	}
+	finishedPage(t, ctx)
+	waitExit(t, sender, log)
+	code := eval[string](t, ctx, `document.querySelector('[data-testid=verify-code]').textContent`)
+	if !strings.Contains(log.String(), code) {
+		t.Errorf("verification code %q on the page is not in the CLI's output:\n%s", code, log.String())
+	}
+}
+
 // cliLines collects a process's stderr and hands out lines that match.
 type cliLines struct {
 	log   syncBuffer
@@ -413,20 +439,7 @@ func TestBrowserReceivesFromCLI(t *testing.T) {
 					t.Logf("p2pcopy send:\n%s", log.log.String())
 				}
 			})
-			if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
-				t.Fatal(err)
-			}
-			waitDone(t, bctx)
-			if p := eval[float64](t, bctx, jsProgress); p != 1 {
-				t.Errorf("progress ended at %v, want 1", p)
-			}
-			finishedPage(t, bctx)
-			waitExit(t, sender, &log.log)
-			// Both sides show the same verification code.
-			code := eval[string](t, bctx, `document.querySelector('[data-testid=verify-code]').textContent`)
-			if !strings.Contains(log.log.String(), code) {
-				t.Errorf("verification code %q on the page is not in the CLI's output:\n%s", code, log.log.String())
-			}
+			answerAndFinish(t, bctx, stdin, answer, sender, &log.log)
 			if mode == "opfs" { // the finished page looks the same whichever way it saved
 				screens(t, bctx, "received")
 			}

@@ -282,19 +282,7 @@ func TestFirefox(t *testing.T) {
 		}
 		ffDo(t, fctx, ffClick(`[data-testid=accept]`))
 		answer := waitToken(t, fctx, "answer-token")
-		if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
-			t.Fatal(err)
-		}
-		waitDone(t, fctx)
-		if p := eval[float64](t, fctx, jsProgress); p != 1 {
-			t.Errorf("progress ended at %v, want 1", p)
-		}
-		finishedPage(t, fctx)
-		waitExit(t, sender, &log.log)
-		code := eval[string](t, fctx, `document.querySelector('[data-testid=verify-code]').textContent`)
-		if !strings.Contains(log.log.String(), code) {
-			t.Errorf("verification code %q on the page is not in the CLI's output:\n%s", code, log.log.String())
-		}
+		answerAndFinish(t, fctx, stdin, answer, sender, &log.log)
 		// What the person gets: the file in Firefox's download folder, byte for byte.
 		waitDownload(t, dl, "random.bin", data)
 		// And the copy the page kept in the browser's storage, read back in the page.

@@ -6,13 +6,11 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/p2pcopy/p2pcopy/internal/dhtlab"
 	"github.com/p2pcopy/p2pcopy/internal/netlab"
 )
 
@@ -72,28 +70,6 @@ func labOnePaste(t *testing.T, bin string, a, b *netlab.Host, src, out string, p
 	return r
 }
 
-// startLabDHT starts a DHT of 20 nodes on the lab's internet, as the public Mainline DHT is on
-// the real one, and returns the --dht-bootstrap flag that finds it.
-func startLabDHT(t *testing.T, lab *netlab.Lab) []string {
-	t.Helper()
-	inet := lab.Internet()
-	listen := func(network, addr string) (c net.PacketConn, err error) {
-		err = inet.Run(nil, func() error {
-			c, err = net.ListenPacket(network, addr)
-			return err
-		})
-		return c, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dht, err := dhtlab.Start(ctx, 20, listen, inet.Addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dht.Close)
-	return []string{"--dht-bootstrap", strings.Join(dht.Addrs(), ",")}
-}
-
 // TestOnePasteInLab: one paste is enough. The receiver pastes the sender's token and nothing
 // travels back by hand: behind a public or full-cone offerer the answer arrives directly; between
 // two port-restricted NATs through the DHT mailbox on the lab's internet; and with no DHT to
@@ -102,7 +78,7 @@ func TestOnePasteInLab(t *testing.T) {
 	lab := netlab.New(t)
 	bin := binary(t)
 	stun := lab.StartSTUN(t)
-	dht := startLabDHT(t, lab)
+	dht := []string{"--dht-bootstrap", strings.Join(lab.StartDHT(t, 20), ",")}
 	src := filepath.Join(t.TempDir(), "five.bin")
 	want := writeRandomFile(t, src, 5_000_000)
 	stunFlags := []string{"--stun", stun[0], "--stun", stun[1], "--timeout", "15s"}

@@ -30,21 +30,7 @@ import (
 // ends the browser and waits for it, so that a next one may use the same profile.
 func (l *webLab) profileBrowser(ctx context.Context, profile, dl string) (bctx context.Context, stop func()) {
 	l.t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(l.chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.UserDataDir(profile),
-		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
-			cmd.Args = append([]string{"ip", "netns", "exec", l.ns, cmd.Path}, cmd.Args[1:]...)
-			cmd.Path = l.ip
-		}),
-	}
+	opts := append(l.chromiumOptions(), chromedp.UserDataDir(profile))
 	for attempt := 1; ; attempt++ {
 		actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
 		c, cancelB := chromedp.NewContext(actx)

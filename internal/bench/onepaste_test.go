@@ -9,14 +9,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/p2pcopy/p2pcopy/internal/dhtlab"
 	"github.com/p2pcopy/p2pcopy/internal/netlab"
 )
 
@@ -24,22 +22,7 @@ import (
 // started with the offer and nothing is pasted back; the time runs from the receiver's start
 // to the first byte on its disk, for each way the answer can travel back by itself.
 func onePasteTimes(b *testing.B, lab *netlab.Lab, bin string, stun []string, src string, rep *report) {
-	inet := lab.Internet()
-	listen := func(network, addr string) (c net.PacketConn, err error) {
-		err = inet.Run(nil, func() error {
-			c, err = net.ListenPacket(network, addr)
-			return err
-		})
-		return c, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	dht, err := dhtlab.Start(ctx, 20, listen, inet.Addr.String())
-	cancel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dht.Close()
-	flags := []string{"--stun", stun[0], "--stun", stun[1], "--dht-bootstrap", strings.Join(dht.Addrs(), ",")}
+	flags := []string{"--stun", stun[0], "--stun", stun[1], "--dht-bootstrap", strings.Join(lab.StartDHT(b, 20), ",")}
 	public, prA, prB := lab.AddHost(b, netlab.None), lab.AddHost(b, netlab.PortRestricted), lab.AddHost(b, netlab.PortRestricted)
 	var rows []string
 	for _, c := range []struct {

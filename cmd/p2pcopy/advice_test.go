@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/p2pcopy/p2pcopy/signal"
+	"github.com/p2pcopy/p2pcopy/signal/netcheck"
 	"github.com/p2pcopy/p2pcopy/transfer"
 )
 
@@ -66,5 +67,21 @@ func TestEveryFixWorded(t *testing.T) {
 	}
 	if n < 9 {
 		t.Errorf("only %d Fix values found: Fix.String must name every value", n)
+	}
+}
+
+// TestEveryVerdictWorded: each of netcheck's verdict codes has its sentence with the flags that
+// help, and the codes themselves never reach a person.
+func TestEveryVerdictWorded(t *testing.T) {
+	for v, flag := range map[netcheck.Verdict]string{
+		netcheck.VerdictBlocked:   "--turn",
+		netcheck.VerdictPublic:    "public address",
+		netcheck.VerdictEIM:       "--turn",
+		netcheck.VerdictSymmetric: "--turn",
+		netcheck.VerdictUnknown:   "--stun",
+	} {
+		if got := verdictAdvice(v); got == string(v) || !strings.Contains(got, flag) {
+			t.Errorf("verdict %q is worded %q, want a sentence with %q", v, got, flag)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func TestNATVerdictsInLab(t *testing.T) {
 	cases := []struct {
 		nat     netlab.NAT
 		mapping netcheck.Mapping
-		verdict string
+		verdict netcheck.Verdict
 	}{
 		{netlab.None, netcheck.MappingNone, netcheck.VerdictPublic},
 		{netlab.FullCone, netcheck.MappingIndependent, netcheck.VerdictEIM},

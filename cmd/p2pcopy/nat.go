@@ -29,7 +29,7 @@ destination, and what that means for connecting to a peer.`,
 				return err
 			}
 			if g.json {
-				b, _ := json.Marshal(map[string]any{"event": "nat", "report": rep})
+				b, _ := json.Marshal(map[string]any{"event": "nat", "report": rep, "advice": verdictAdvice(rep.Verdict)})
 				fmt.Fprintln(env.Stderr, string(b))
 				return nil
 			}
@@ -51,7 +51,24 @@ func printReport(env *Env, r *netcheck.Report) {
 		}
 	}
 	fmt.Fprintf(w, "NAT mapping: %s\n", r.Mapping)
-	fmt.Fprintf(w, "verdict: %s\n", r.Verdict)
+	fmt.Fprintf(w, "verdict: %s\n", verdictAdvice(r.Verdict))
+}
+
+// verdictAdvice words a check's verdict with what to do about it, in this CLI's flags.
+func verdictAdvice(v netcheck.Verdict) string {
+	switch v {
+	case netcheck.VerdictBlocked:
+		return "UDP is blocked (no STUN server answered): use --turn with a TCP or TLS TURN server (turn:USER:PASS@HOST:PORT?transport=tcp or turns:...)"
+	case netcheck.VerdictPublic:
+		return "you have a public address (no NAT): direct connections will work with most peers"
+	case netcheck.VerdictEIM:
+		return "your NAT keeps one public port for every destination: direct connections will work unless the peer is behind a symmetric NAT; use --turn to be safe"
+	case netcheck.VerdictSymmetric:
+		return "your NAT changes ports per destination (symmetric): direct connections will work only if the peer has a public address or a lenient (full-cone) NAT; use --turn to be safe"
+	case netcheck.VerdictUnknown:
+		return "only one STUN server answered, so whether your NAT keeps one public port per destination is unknown: name two servers with --stun to find out"
+	}
+	return string(v)
 }
 
 // stunServers are the servers a check asks: --stun, P2PCOPY_STUN, or the defaults.

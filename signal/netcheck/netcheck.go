@@ -55,22 +55,38 @@ type Report struct {
 	Public  []netip.AddrPort `json:"public"`
 	Mapping Mapping          `json:"mapping"`
 	Probes  []Probe          `json:"probes"`
-	Verdict string           `json:"verdict"`
+	Verdict Verdict          `json:"verdict"`
 }
 
-// Verdicts, in plain words.
+// Verdict is what a check means for connecting to a peer, as a stable code (it appears in
+// p2pcopy nat --json); the CLI words it with its own flags (library errors carry no advice).
+type Verdict string
+
+// Verdicts.
 const (
-	VerdictBlocked   = "UDP is blocked (no STUN server answered): use --turn with a TCP or TLS TURN server (turn:USER:PASS@HOST:PORT?transport=tcp or turns:...)"
-	VerdictPublic    = "you have a public address (no NAT): direct connections will work with most peers"
-	VerdictEIM       = "your NAT keeps one public port for every destination: direct connections will work unless the peer is behind a symmetric NAT; use --turn to be safe"
-	VerdictSymmetric = "your NAT changes ports per destination (symmetric): direct connections will work only if the peer has a public address or a lenient (full-cone) NAT; use --turn to be safe"
-	VerdictUnknown   = "only one STUN server answered, so whether your NAT keeps one public port per destination is unknown: name two servers with --stun to find out"
+	// VerdictBlocked: no STUN server answered; UDP is probably blocked, and only a TURN
+	// relay reached over TCP or TLS can help.
+	VerdictBlocked Verdict = "udp-blocked"
+	// VerdictPublic: this side has a public address (no NAT); direct connections work with
+	// most peers.
+	VerdictPublic Verdict = "public"
+	// VerdictEIM: the NAT keeps one public port for every destination; direct connections work
+	// unless the peer's NAT is symmetric.
+	VerdictEIM Verdict = "endpoint-independent"
+	// VerdictSymmetric: the NAT changes ports per destination; direct connections work only
+	// with a peer that has a public address or a lenient (full-cone) NAT.
+	VerdictSymmetric Verdict = "symmetric"
+	// VerdictUnknown: only one server answered, so the mapping could not be compared.
+	VerdictUnknown Verdict = "unknown"
 )
+
+// ErrNoServers: the check was given no STUN server to ask.
+var ErrNoServers = errors.New("netcheck: no STUN servers to ask")
 
 // Run performs the check.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Servers) == 0 {
-		return nil, errors.New("no STUN servers to ask: name some with --stun")
+		return nil, ErrNoServers
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -116,7 +132,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func verdict(r *Report) string {
+func verdict(r *Report) Verdict {
 	switch {
 	case !r.UDP:
 		return VerdictBlocked

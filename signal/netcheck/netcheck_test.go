@@ -19,7 +19,7 @@ func TestVerdicts(t *testing.T) {
 		public  bool
 		servers func(*vnetlab.Lab) []string
 		mapping netcheck.Mapping
-		verdict string
+		verdict netcheck.Verdict
 	}{
 		{name: "public address", public: true, mapping: netcheck.MappingNone, verdict: netcheck.VerdictPublic},
 		{name: "full cone", nat: vnetlab.FullCone, mapping: netcheck.MappingIndependent, verdict: netcheck.VerdictEIM},

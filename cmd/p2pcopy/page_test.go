@@ -71,7 +71,7 @@ func (l *webLab) cliSend(args ...string) (cmd *exec.Cmd, token string, stdin io.
 // sender.
 func acceptOffer(t *testing.T, bctx context.Context, url string, stdin io.Writer) {
 	t.Helper()
-	do(t, bctx, chromedp.Navigate(url))
+	openPage(t, bctx, url)
 	waitAccept(t, bctx)
 	do(t, bctx, chromedp.Click(chromedp.CSS(`[data-testid=accept]`)))
 	answer := waitToken(t, bctx, "answer-token")
@@ -246,7 +246,7 @@ func TestPagePhoneFirst(t *testing.T) {
 	if err := json.Unmarshal([]byte(log.wait(t, func(l string) bool { return strings.Contains(l, `"event":"link"`) })), &ev); err != nil {
 		t.Fatal(err)
 	}
-	do(t, bctx, chromedp.Navigate(ev.URL))
+	openPage(t, bctx, ev.URL)
 	waitAccept(t, bctx)
 	waitPage(t, bctx, `document.getElementById('save-note').textContent`, time.Minute)
 

@@ -69,3 +69,7 @@ replace github.com/pion/sctp => ./third_party/pion-sctp
 replace github.com/pion/dtls/v3 => ./third_party/pion-dtls
 
 replace github.com/pion/datachannel => ./third_party/pion-datachannel
+
+replace github.com/pion/webrtc/v4 => ./third_party/pion-webrtc
+
+replace github.com/pion/ice/v4 => ./third_party/pion-ice

@@ -38,6 +38,16 @@ const (
 	sctpRTOMax = time.Second
 )
 
+// receiveBuffer is how many bytes of received datagrams pion's ICE agent and its DTLS mux each
+// hold for a reader that has fallen behind (third_party/pion-ice and pion-webrtc,
+// P2PCOPY-PATCH.md; pion: 1 MB each), before they drop. At 1 MB a receiver that stalled for a
+// few milliseconds on this loaded 2-core machine dropped ~20 000 datagrams per GiB there (none
+// in the kernel's 4 MiB socket buffer) and the sender resent 2-4 % of the data. The sender keeps
+// at most highWater (8 MiB) unacknowledged, so 8 MiB holds all it can send ahead of a stalled
+// reader; the SCTP receive window (16 MiB) counts only what came through. It is local memory,
+// used only while the reader is behind, so it applies towards a browser too.
+const receiveBuffer = highWater
+
 // tuneSCTP applies the SCTP settings above. Towards a browser it keeps pion's congestion
 // settings: a CA step or a window floor above one MTU (each alone, even a 16 KiB step) made
 // Chromium's UDP socket drop ~14 000 datagrams per 100 MB on loopback and cut CLI → Chromium
@@ -48,6 +58,7 @@ const (
 func tuneSCTP(se *webrtc.SettingEngine, browserPeer bool) {
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	se.SetSCTPRTOMax(sctpRTOMax)
+	se.SetReceiveBufferSize(receiveBuffer)
 	tunePackets(se)
 	if browserPeer {
 		return

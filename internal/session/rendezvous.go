@@ -44,7 +44,6 @@ func waitAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 	defer cancel() // stops the readers that lost the race
 	found := make(chan candidate, 4)
 
-	pasting := true
 	readPaste := func() {
 		go func() {
 			text, err := ex.ReadPeer(ctx)
@@ -82,11 +81,10 @@ func waitAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 			return c.tok, nil, c.carrier, nil
 		}
 		if c.err != nil {
-			if !rv || !pasting || ctx.Err() != nil || !errors.Is(c.err, errInputEnded) {
+			if !rv || ctx.Err() != nil || !errors.Is(c.err, ErrInputEnded) {
 				return signal.Token{}, nil, signal.CarrierUnknown, c.err
 			}
 			// Nothing more can be pasted, but the answer may still come by itself.
-			pasting = false
 			deadline = time.After(answerWait)
 			if ex.Notice != nil {
 				ex.Notice("input ended; still waiting for your peer's answer to arrive by itself")
@@ -120,9 +118,6 @@ func waitAnswer(ctx context.Context, peer *signal.Peer, cfg signal.Config, ex Ex
 
 // ErrNoAnswer: the offerer waited for an answer until it gave up.
 var ErrNoAnswer = errors.New("no answer from your peer")
-
-// errInputEnded is what ReadPeer returns (wrapped) when nothing more can be pasted.
-var errInputEnded = ErrInputEnded
 
 // ErrInputEnded is returned (wrapped) by an Exchange's ReadPeer when its input ended: no answer
 // can be pasted any more, though one may still arrive by itself.

@@ -67,8 +67,9 @@ type lossTolerance struct {
 	// per window; pion ends fast recovery at the highest TSN acknowledged instead).
 	reduced      bool
 	reducedUntil uint32
-	// Loss events answered by a reduction and judged random (for tests and traces).
-	nReductions, nRandom uint64
+	// Loss events answered by a reduction and judged random, and lost chunks judged random
+	// (the first of a recovery and each further one judged in it), for tests and traces.
+	nReductions, nRandom, nRandomLosses uint64
 	// Chunks sent (originals and retransmissions) and retransmitted, in the round trip that ends
 	// when the cumulative TSN ack reaches roundEnd (cur*) and in the round before (prev*).
 	roundStarted             bool
@@ -184,6 +185,7 @@ func (a *Association) onLossEvent(first bool) {
 		if first {
 			lt.nRandom++
 		}
+		lt.nRandomLosses++
 		lt.randomRecovery = true
 		a.log.Tracef("[%s] loss judged random: cwnd=%d ssthresh=%d kept", a.name, a.CWND(), a.ssthresh)
 

@@ -329,6 +329,8 @@ type Association struct {
 
 	// p2pcopy patch: WithRandomLossTolerance
 	lossTolerance lossTolerance
+	// p2pcopy patch: EnableAssociationPLPMTUD (p2pcopy_plpmtud.go)
+	plpmtud plpmtud
 
 	// RTX & Ack timer
 	rtoMgr     *rtoManager
@@ -2487,6 +2489,11 @@ func (a *Association) handleHeartbeatAck(c *chunkHeartbeatAck) {
 	if !ok {
 		a.log.Warnf("[%s] HeartbeatAck without ParamHeartbeatInfo", a.name)
 
+		return
+	}
+
+	// p2pcopy patch: an answer to a PLPMTUD probe (p2pcopy_plpmtud.go).
+	if a.plpmtud.onHeartbeatAck(a, info.heartbeatInformation) {
 		return
 	}
 

@@ -30,6 +30,12 @@ func (a *Association) setMTU(mtu uint32) error {
 	}
 	a.lock.Lock()
 	defer a.lock.Unlock()
+
+	return a.setMTULocked(mtu)
+}
+
+// setMTULocked is setMTU for a caller that holds the lock (PLPMTUD, p2pcopy_plpmtud.go).
+func (a *Association) setMTULocked(mtu uint32) error {
 	if mtu <= a.mtu {
 		if mtu == a.mtu {
 			return nil

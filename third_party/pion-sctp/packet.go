@@ -120,6 +120,10 @@ func (p *packet) unmarshal(doChecksum bool, raw []byte) error { //nolint:cyclop
 			dataChunk = &chunkCookieAck{}
 		case ctHeartbeat:
 			dataChunk = &chunkHeartbeat{}
+		case ctHeartbeatAck:
+			// p2pcopy patch: upstream has no case for it and drops every packet with a
+			// HEARTBEAT-ACK, so ActiveHeartbeat never measured anything (p2pcopy_plpmtud.go).
+			dataChunk = &chunkHeartbeatAck{}
 		case ctPayloadData:
 			dataChunk = &chunkPayloadData{}
 		case ctIData:
@@ -140,6 +144,15 @@ func (p *packet) unmarshal(doChecksum bool, raw []byte) error { //nolint:cyclop
 			dataChunk = &chunkShutdownAck{}
 		case ctShutdownComplete:
 			dataChunk = &chunkShutdownComplete{}
+		case ctPad:
+			// p2pcopy patch: RFC 4820 PAD chunks (PLPMTUD probes, p2pcopy_plpmtud.go) are skipped.
+			n, err := padChunkSize(remaining)
+			if err != nil {
+				return err
+			}
+			offset += n
+
+			continue
 		default:
 			return fmt.Errorf("%w: %s", ErrUnmarshalUnknownChunkType, ctype.String())
 		}

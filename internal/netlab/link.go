@@ -28,6 +28,11 @@ type LinkConfig struct {
 	// one bandwidth-delay product of the configured round trip (at least
 	// 64 KiB), the classic router sizing that lets one TCP flow fill the link.
 	QueueBytes int
+	// MTU is the largest IP packet the link carries; 0 means the 1500 bytes of
+	// its Ethernet devices. A larger packet is dropped without an ICMP "packet
+	// too big" (the path MTU black hole a tunnel or a misconfigured router
+	// makes, which only packetization-layer probing finds); see LinkStats.TooBig.
+	MTU int
 }
 
 func (c LinkConfig) String() string {
@@ -44,6 +49,9 @@ func (c LinkConfig) validate() error {
 	}
 	if c.Loss < 0 || c.Loss > 1 {
 		return fmt.Errorf("netlab: link loss %v out of range 0..1", c.Loss)
+	}
+	if c.MTU < 0 || c.MTU > 0 && c.MTU < 576 {
+		return fmt.Errorf("netlab: link MTU %d below IPv4's minimum of 576", c.MTU)
 	}
 	if c.Rate < 0 || c.QueueBytes < 0 {
 		return errors.New("netlab: negative link rate or queue")
@@ -65,6 +73,7 @@ type LinkStats struct {
 	Forwarded int64 // frames delivered
 	Lost      int64 // frames dropped by the configured loss
 	Overflow  int64 // frames dropped because the queue was full
+	TooBig    int64 // frames dropped because their IP packet exceeded the MTU
 }
 
 // Link is a link emulator cut into one hop of the lab: a namespace with two
@@ -90,6 +99,10 @@ type Link struct {
 }
 
 const maxFrame = 1 << 16
+
+// ethernetHeader is what a TAP frame (IFF_NO_PI, no VLAN tag) carries before the IP packet:
+// destination and source MAC addresses and the EtherType.
+const ethernetHeader = 14
 
 type frame struct {
 	at  time.Time // when it leaves the link
@@ -275,6 +288,10 @@ func (d *direction) receive() {
 		}
 		now := time.Now()
 		cfg := d.link.Config()
+		if cfg.MTU > 0 && n-ethernetHeader > cfg.MTU {
+			d.count(func(s *LinkStats) { s.TooBig++ })
+			continue
+		}
 		if cfg.Loss > 0 && d.rng.Float64() < cfg.Loss {
 			d.count(func(s *LinkStats) { s.Lost++ })
 			continue

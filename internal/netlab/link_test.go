@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -197,6 +198,30 @@ func TestLinkEmulator(t *testing.T) {
 	}
 	send(t, c, netip.AddrPortFrom(inet.Addr, 9100), "back")
 	mustRecv(t, srv, "back")
+
+	// A smaller MTU: an IP packet of exactly 1400 bytes (IPv4 20 + UDP 8 + 1372) passes, one
+	// byte more is dropped silently, and the default (0) carries 1500 again.
+	if err := link.Set(LinkConfig{MTU: 1400}); err != nil {
+		t.Fatal(err)
+	}
+	fits, tooBig := strings.Repeat("f", 1400-28), strings.Repeat("b", 1401-28)
+	send(t, c, netip.AddrPortFrom(inet.Addr, 9100), tooBig)
+	send(t, c, netip.AddrPortFrom(inet.Addr, 9100), fits)
+	if msg, _, ok := recv(t, srv, expectWait); !ok || msg != fits {
+		t.Fatalf("first datagram over a link with MTU 1400: %d bytes (arrived %v), want the %d that fit", len(msg), ok, len(fits))
+	}
+	if msg, _, ok := recv(t, srv, absentWait); ok {
+		t.Fatalf("a %d-byte datagram crossed a link with MTU 1400", len(msg))
+	}
+	if st := link.Stats(); st[0].TooBig != 1 {
+		t.Fatalf("stats %+v, want one frame too big", st)
+	}
+	if err := link.Set(LinkConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	full := strings.Repeat("x", 1500-28)
+	send(t, c, netip.AddrPortFrom(inet.Addr, 9100), full)
+	mustRecv(t, srv, full)
 
 	// A LAN hop: another host on h's LAN sees the delay to h, the internet does not.
 	h2 := lab.AddHostBehind(t, h)

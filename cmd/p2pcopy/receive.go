@@ -126,7 +126,7 @@ func runReceive(ctx context.Context, env *Env, g *globals, token, output string,
 		u.abort()
 		return err
 	}
-	u.received(res, output)
+	u.received(res, output, conn.PacketSize())
 	return nil
 }
 

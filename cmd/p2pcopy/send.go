@@ -116,7 +116,7 @@ func runSend(ctx context.Context, env *Env, g *globals, args []string, text, str
 		u.abort()
 		return err
 	}
-	u.sent(res)
+	u.sent(res, conn.PacketSize())
 	return nil
 }
 

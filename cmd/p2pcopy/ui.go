@@ -362,28 +362,32 @@ func (u *ui) finishBar() {
 	}
 }
 
-func (u *ui) sent(r transfer.Result) {
+// sent reports a finished send; packetSize is the largest SCTP packet this side sent at the end
+// (signal.Conn.PacketSize: 1191, larger where probing or one machine allowed it).
+func (u *ui) sent(r transfer.Result, packetSize int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.finished = true
 	u.finishBar()
 	if u.json {
 		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
-			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true})
+			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true, "packet_bytes": packetSize})
 		return
 	}
 	u.info("done: %s in %s (%s/s), sha256 verified by the receiver%s", humanBytes(r.Bytes), r.Duration.Round(time.Second/10),
 		humanBytes(rate(r.Sent, r.Duration)), u.resumedText(r))
 }
 
-func (u *ui) received(r transfer.Result, dir string) {
+// received reports a finished receive; packetSize as for sent.
+func (u *ui) received(r transfer.Result, dir string, packetSize int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.finished = true
 	u.finishBar()
 	if u.json {
 		writeJSON(u.w, map[string]any{"event": "done", "files": r.Files, "bytes": r.Bytes, "sent": r.Sent,
-			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true, "dir": dir})
+			"resumed": r.Resumed, "seconds": r.Duration.Seconds(), "verified": true, "dir": dir,
+			"packet_bytes": packetSize})
 		return
 	}
 	where := "saved in " + describeDir(dir)

@@ -20,7 +20,10 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	os.Exit(run(os.Args[1:]))
+	stopProfiles := startProfiles(os.Getenv, os.Stderr)
+	code := run(os.Args[1:])
+	stopProfiles()
+	os.Exit(code)
 }
 
 func run(args []string) int {

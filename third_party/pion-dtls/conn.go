@@ -434,35 +434,16 @@ func (c *Conn) Read(buff []byte) (n int, err error) { //nolint:cyclop
 		return 0, err
 	}
 
-	select {
-	case <-c.readDeadline.Done():
-		return 0, errDeadlineExceeded
-	default:
+	val, err := c.nextApplicationData() // p2pcopy patch: shared with ReadOwned
+	if err != nil {
+		return 0, err
 	}
-
-	for {
-		select {
-		case <-c.closed.Done():
-			return 0, io.EOF
-		case <-c.readDeadline.Done():
-			return 0, errDeadlineExceeded
-		case out, ok := <-c.decrypted:
-			if !ok {
-				return 0, io.EOF
-			}
-			switch val := out.(type) {
-			case ([]byte):
-				if len(buff) < len(val) {
-					return 0, errBufferTooSmall
-				}
-				copy(buff, val)
-
-				return len(val), nil
-			case (error):
-				return 0, val
-			}
-		}
+	if len(buff) < len(val) {
+		return 0, errBufferTooSmall
 	}
+	copy(buff, val)
+
+	return len(val), nil
 }
 
 // Write writes len(payload) bytes from payload to the DTLS connection.
@@ -1106,7 +1087,10 @@ func (c *Conn) handleIncomingPacket(
 		}
 	}
 
-	isHandshake, isRetransmit, err := c.fragmentBuffer.push(append([]byte{}, buf...))
+	// p2pcopy patch: only a handshake record is kept by the fragment buffer, so only it is
+	// copied (upstream copied every record, application data included; see
+	// p2pcopy_read.go).
+	isHandshake, isRetransmit, err := c.fragmentBuffer.push(copyIfHandshake(buf))
 	if err != nil {
 		// Decode error must be silently discarded
 		// [RFC6347 Section-4.1.2.7]

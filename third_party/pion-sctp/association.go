@@ -1215,21 +1215,16 @@ func (a *Association) readLoop() {
 	}()
 
 	a.log.Debugf("[%s] readLoop entered", a.name)
-	buffer := make([]byte, receiveMTU)
+	read := a.inboundReader() // p2pcopy patch: see p2pcopy_read.go
 
 	for {
-		n, err := a.netConn.Read(buffer)
+		inbound, err := read()
 		if err != nil {
 			closeErr = err
 
 			break
 		}
-		// Make a buffer sized to what we read, then copy the data we
-		// read from the underlying transport. We do this because the
-		// user data is passed to the reassembly queue without
-		// copying.
-		inbound := make([]byte, n)
-		copy(inbound, buffer[:n])
+		n := len(inbound)
 		atomic.AddUint64(&a.bytesReceived, uint64(n)) //nolint:gosec // G115
 		if err = a.handleInbound(inbound); err != nil {
 			closeErr = err

@@ -39,7 +39,11 @@ func (e *MessageTooLargeError) MessageSize() int { return e.Size }
 func (e *MessageTooLargeError) Incomplete() bool { return !e.Complete }
 
 // maxIncomingMessage bounds an incomplete incoming message: once it fills the whole receive
-// buffer the window is zero, and it could never complete.
+// buffer the window is zero, and it could never complete. The bound is 7/8 of the buffer, not
+// all of it: near the end of the window the sender's next chunk no longer fits, so the last
+// bytes arrive only as zero-window probes, one per retransmission timeout, and on a loaded
+// host the abort came a minute late (once 12 minutes). No message a peer may send comes near
+// it: the largest the SDP allows is far below any receive buffer a p2pcopy peer uses.
 func (a *Association) maxIncomingMessage() uint64 {
-	return uint64(a.maxReceiveBufferSize)
+	return uint64(a.maxReceiveBufferSize) - uint64(a.maxReceiveBufferSize)/8
 }

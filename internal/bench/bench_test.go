@@ -57,24 +57,26 @@ var (
 
 const mb = 1e6
 
-// sctpMTU is pion/webrtc's fixed outbound SCTP packet size (sctpOutboundMTU).
+// sctpMTU is pion/webrtc's fixed outbound SCTP packet size (sctpOutboundMTU), which a copy
+// starts with; between two CLIs probing grows it (signal/plpmtu.go: 1432 on a 1500-byte IPv4
+// path), and the sender's done event reports the size it ended with.
 const sctpMTU = 1191
 
 // p2pCeiling is the largest share of a link's Ethernet frame bytes that can be file bytes when
-// 64 KiB data messages (plus their 1-byte type) travel in sctpMTU-byte SCTP packets.
-func p2pCeiling() float64 { return p2pCeilingWire(0) }
+// 64 KiB data messages (plus their 1-byte type) travel in packet-byte SCTP packets.
+func p2pCeiling(packet int) float64 { return p2pCeilingWire(packet, 0) }
 
 // p2pCeilingWire is p2pCeiling on a link that also counts extra bytes per frame (24 on an
 // Ethernet wire: preamble, FCS and the gap between frames).
-func p2pCeilingWire(extra int) float64 {
+func p2pCeilingWire(packet, extra int) float64 {
 	const (
 		sctpHeaders = 12 + 16 // common header + DATA chunk header
 		message     = 64<<10 + 1
 	)
 	wire := 37 + 8 + 20 + 14 + extra // DTLS 1.2 AES-GCM record, UDP, IPv4, Ethernet
-	payload := sctpMTU - sctpHeaders
+	payload := packet - sctpHeaders
 	full := message / payload
-	frames := full*(sctpMTU+wire) + (message - full*payload + sctpHeaders + wire)
+	frames := full*(packet+wire) + (message - full*payload + sctpHeaders + wire)
 	return float64(message-1) / float64(frames)
 }
 
@@ -204,6 +206,7 @@ type copyResult struct {
 	data      time.Duration // the sender's "connected" event to the end
 	connectMS float64       // the sender's own figure: answer to open channel
 	pair      string
+	packet    int // the largest SCTP packet the sender sent at the end (its done event)
 	sendUsage *syscall.Rusage
 	recvUsage *syscall.Rusage
 	timedOut  bool
@@ -248,11 +251,18 @@ func p2pcopy(b *testing.B, bin string, a, bh *netlab.Host, src, outDir string, l
 			Event         string
 			ConnectMS     float64 `json:"connect_ms"`
 			Local, Remote struct{ Type string }
+			PacketBytes   int `json:"packet_bytes"`
 		}
-		if json.Unmarshal(sc.Bytes(), &ev) == nil && ev.Event == "connected" {
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			continue
+		}
+		switch ev.Event {
+		case "connected":
 			connectedAt = time.Now()
 			res.connectMS = ev.ConnectMS
 			res.pair = ev.Local.Type + "↔" + ev.Remote.Type
+		case "done":
+			res.packet = ev.PacketBytes
 		}
 	}
 	serr, rerr := send.Wait(), recv.Wait()
@@ -543,6 +553,7 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	var rows []string
 	var rtts []time.Duration
 	var losses []float64
+	packet := sctpMTU // the largest packet size any row's sender ended with
 	for _, v := range strings.Split(*rttFlag, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
 		if err != nil {
@@ -568,6 +579,7 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 			if r.err != nil {
 				b.Fatalf("p2pcopy over %v: %v", cfg, r.err)
 			}
+			packet = max(packet, r.packet)
 			got := received(out, "file.bin")
 			note := ""
 			if r.timedOut {
@@ -600,10 +612,13 @@ func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	rep.add(fmt.Sprintf("2. Emulated WAN: 100 Mbit/s, %.0f MB file, public hosts, emulator on the sender's uplink", float64(*wanBytes)/mb),
 		"| RTT | loss each way | p2pcopy MB/s | TCP cubic MB/s | link MB/s | p2pcopy ÷ TCP | p2pcopy ÷ link | note |", rows)
 	rep.note(fmt.Sprintf("The link rate counts whole Ethernet frames. pion sends SCTP packets of at most %d bytes "+
-		"(a constant in pion/webrtc, safe on any Internet path), and every one also carries a DTLS record header, "+
-		"nonce and tag (37 bytes), UDP, IPv4 and Ethernet headers (42 bytes) and a DATA chunk header (16 bytes in "+
-		"the SCTP packet): at most %.1f %% of the frame bytes can be file bytes (%.2f MB/s here). TCP's ceiling "+
-		"with 1448-byte segments in 1514-byte frames is %.1f %%.", sctpMTU, 100*p2pCeiling(), p2pCeiling()*float64(linkRate)/8/mb, 100*1448.0/1514))
+		"(a constant in pion/webrtc, safe on any Internet path); between two CLIs each side probes the path and "+
+		"grows them (RFC 8899; here to %d bytes, as the senders reported). Every packet also carries a DTLS record "+
+		"header, nonce and tag (37 bytes), UDP, IPv4 and Ethernet headers (42 bytes) and a DATA chunk header "+
+		"(16 bytes in the SCTP packet): at most %.1f %% of the frame bytes can be file bytes with %d-byte packets "+
+		"(%.2f MB/s here), %.1f %% with %d-byte ones. TCP's ceiling with 1448-byte segments in 1514-byte frames is "+
+		"%.1f %%.", sctpMTU, packet, 100*p2pCeiling(packet), packet, p2pCeiling(packet)*float64(linkRate)/8/mb,
+		100*p2pCeiling(sctpMTU), sctpMTU, 100*1448.0/1514))
 }
 
 func memory(b *testing.B, lab *netlab.Lab, bin string, rep *report) {

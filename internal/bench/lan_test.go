@@ -80,9 +80,10 @@ func lan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 		b.Fatal("p2pcopy over the LAN: received file differs")
 	}
 	os.RemoveAll(out)
+	packet := max(r.packet, sctpMTU)
 	row("p2pcopy CLI → CLI (built binary, DTLS + SCTP)", rate(size, r.data), r.sendUsage, r.recvUsage,
-		fmt.Sprintf("%s; whole command %.1f MB/s; sender's shaper dropped %d packets",
-			r.pair, rate(size, r.total), shaperDrops(b, a)-drops))
+		fmt.Sprintf("%s; %d-byte SCTP packets; whole command %.1f MB/s; sender's shaper dropped %d packets",
+			r.pair, packet, rate(size, r.total), shaperDrops(b, a)-drops))
 
 	for _, y := range []struct {
 		tool   string
@@ -132,8 +133,8 @@ func lan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 		"stack, which a real card and the receiver's own kernel would carry. At most %.1f %% of the frame bytes can be file bytes with "+
 		"%d-byte SCTP packets (TCP: %.1f %%); on a real Ethernet wire, which also carries 24 bytes of "+
 		"preamble, FCS and gap per frame, the ceilings are %.1f %% and %.1f %%.",
-		float64(*lanRate)/1e6, linkMB, cfg.Queue(), queueNote, rtt.Seconds()*1000, runtime.NumCPU(), 100*p2pCeiling(), sctpMTU,
-		100*1448.0/1514, 100*p2pCeilingWire(24), 100*1448.0/1538))
+		float64(*lanRate)/1e6, linkMB, cfg.Queue(), queueNote, rtt.Seconds()*1000, runtime.NumCPU(), 100*p2pCeiling(packet), packet,
+		100*1448.0/1514, 100*p2pCeilingWire(packet, 24), 100*1448.0/1538))
 }
 
 func qdiscs(hosts ...*netlab.Host) string {

@@ -37,9 +37,10 @@ type Config struct {
 	IncludeLoopback bool
 	// DisableMDNS stops resolving peers' .local candidates (networks without multicast, e.g. vnet).
 	DisableMDNS bool
-	// BrowserPeer says the peer is expected to be a web browser (the page): SCTP then keeps
-	// pion's gentle congestion settings, since the long-fat-link ones overflow Chromium's UDP
-	// socket on fast paths (see tuning.go).
+	// BrowserPeer says the peer is expected to be a web browser (the page): it is then never
+	// taken for a CLI, so SCTP keeps pion's gentle congestion settings, since the long-fat-link
+	// ones overflow Chromium's UDP socket on fast paths (see tuning.go). Without it the peer's
+	// token decides.
 	BrowserPeer bool
 	// StallTimeout is how long a connection may carry no packets at all (a Wi-Fi blip, a network
 	// change) before it is given up; zero means DefaultStallTimeout.

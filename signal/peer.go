@@ -89,7 +89,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 	// every connection through a NAT. Relays keep pion's 2 s: a direct path should win.
 	se.SetSrflxAcceptanceMinWait(acceptanceWait)
 	se.SetPrflxAcceptanceMinWait(acceptanceWait)
-	tuneSCTP(&se, cfg.BrowserPeer)
+	tuneSCTP(&se)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if cfg.DisableMDNS {

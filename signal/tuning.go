@@ -48,35 +48,42 @@ const (
 // used only while the reader is behind, so it applies towards a browser too.
 const receiveBuffer = highWater
 
-// tuneSCTP applies the SCTP settings above. Towards a browser it keeps pion's congestion
-// settings: a CA step or a window floor above one MTU (each alone, even a 16 KiB step) made
-// Chromium's UDP socket drop ~14 000 datagrams per 100 MB on loopback and cut CLI → Chromium
-// from 19-25 MB/s to 4-6 MB/s, while over a 100 ms path without them the CLI reaches only
-// 2.5 MB/s of 12.5. pion fixes these settings when the peer connection is made, before the
-// peer's token is read, so the choice rests on what the user asked for (send --qr serves the
-// page, whose peer is a browser).
-func tuneSCTP(se *webrtc.SettingEngine, browserPeer bool) {
+// tuneSCTP applies the settings above that hold towards any peer. The congestion settings
+// (sctpCAStep, sctpMinCwnd, sctpFastRtxWnd) wait for tuneAssociation, which knows the peer.
+func tuneSCTP(se *webrtc.SettingEngine) {
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	se.SetSCTPRTOMax(sctpRTOMax)
 	se.SetReceiveBufferSize(receiveBuffer)
 	tunePackets(se)
-	if browserPeer {
-		return
-	}
-	se.SetSCTPCwndCAStep(sctpCAStep)
-	se.SetSCTPMinCwnd(sctpMinCwnd)
-	se.SetSCTPFastRtxWnd(sctpFastRtxWnd)
 }
 
-// tuneAssociation turns on pion-sctp's tolerance of random loss (third_party/pion-sctp,
+// tuneAssociation applies, once connected and only when the peer is known to be a p2pcopy CLI,
+// the congestion settings above and pion-sctp's tolerance of random loss (third_party/pion-sctp,
 // P2PCOPY-PATCH.md §5: a loss halves the window only when queueing delay or heavy loss says it
-// is congestion), measured on the lab's 100 Mbit/s link with 1 % loss each way: 19 → 64 % of the
-// link at 100 ms, 7 → 47 % at 300 ms, loss-free rows unchanged. It is a sender-side choice that
-// changes nothing on the wire, but it is used only when the peer is known to be a p2pcopy CLI,
-// like the other congestion settings: towards a browser, whose UDP socket drops datagrams
-// under bursts, pion's response stays.
+// is congestion; measured on the lab's 100 Mbit/s link with 1 % loss each way: 19 → 64 % of the
+// link at 100 ms, 7 → 47 % at 300 ms, loss-free rows unchanged). All are sender-side choices
+// that change nothing on the wire.
+//
+// Towards a browser pion's settings stay: a CA step or a window floor above one MTU (each
+// alone, even a 16 KiB step) made Chromium's UDP socket drop ~14 000 datagrams per 100 MB on
+// loopback and cut CLI → Chromium from 19-25 MB/s to 4-6 MB/s, while over a 100 ms path without
+// them the CLI reaches only 2.5 MB/s of 12.5. They used to be fixed on the SettingEngine, before
+// the peer's token is read, so a plain `send` whose token was opened in the page drove Chromium
+// with them (hundreds of fast retransmits and 1-3 timeouts per 30 MiB to Firefox); pion-sctp
+// now takes them per association (P2PCOPY-PATCH.md §8), set here before the first DATA.
+//
+// What bounds CLI → Chromium on loopback is Chromium's socket: it asks for a 64 KiB receive
+// buffer (the kernel doubles it: ~56 datagrams of ~1.2 KB), so pion's window settles at 40-75
+// KB and the rate at window ÷ RTT (~2.5 ms through Chromium's processes). Levers measured there
+// that did not help, so not kept: pacing new DATA (a token bucket in pion-sctp at 1.25× or 2×
+// cwnd ÷ srtt, 16 or 32 KiB bursts: same drops, 15-26 MB/s against 24-28 unpaced); a SACK for
+// every second packet towards Chromium's sender (16-17 MB/s against 18-25); a SACK only every
+// 8th or 16th packet (Chromium's sender stalled after ~1 500 packets). 2000-byte packets
+// towards a browser on the same machine gave +30 % but were not kept: Chromium 156 loses the
+// connection from 2060 bytes, a margin too thin for a gain only a same-machine page sees.
 func tuneAssociation(c *Conn, peerIsCLI bool) {
 	if s := c.sctpStream(); s != nil && peerIsCLI {
+		s.SetAssociationCongestion(sctpMinCwnd, sctpFastRtxWnd, sctpCAStep)
 		s.SetAssociationRandomLossTolerance(true)
 	}
 }

@@ -68,7 +68,11 @@ func (n rendezvousNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.
 		return c, err
 	}
 	dc := &directConn{UDPConn: c, hub: n.hub}
-	dc.raw, _ = c.(*net.UDPConn)
+	if u, ok := c.(*net.UDPConn); ok {
+		dc.raw = udpAddrPortConn{u}
+	} else if a, ok := c.(addrPortConn); ok {
+		dc.raw = a
+	}
 	n.hub.mu.Lock()
 	n.hub.conns = append(n.hub.conns, dc)
 	n.hub.mu.Unlock()
@@ -148,8 +152,25 @@ type preReaders struct {
 // directConn is an ICE socket whose rendezvous packets go to the hub, never to pion.
 type directConn struct {
 	transport.UDPConn
-	raw *net.UDPConn // the system socket, for allocation-free reads and writes; nil in vnet
+	raw addrPortConn // the system socket, for allocation-free reads and writes; nil in vnet
 	hub *directHub
+}
+
+// addrPortConn is a socket's allocation-free reads and writes (pion ICE's AddrPortReaderWriter).
+type addrPortConn interface {
+	ReadFromAddrPort(p []byte) (int, netip.AddrPort, error)
+	WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error)
+}
+
+// udpAddrPortConn is a system socket as an addrPortConn.
+type udpAddrPortConn struct{ *net.UDPConn }
+
+func (c udpAddrPortConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	return c.ReadFromUDPAddrPort(p)
+}
+
+func (c udpAddrPortConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	return c.WriteToUDPAddrPort(b, addr)
 }
 
 func (c *directConn) preRead(pr *preReaders) {
@@ -182,7 +203,7 @@ func isTimeout(err error) bool {
 // readAddrPort reads one datagram from the socket itself.
 func (c *directConn) readAddrPort(p []byte) (int, netip.AddrPort, error) {
 	if c.raw != nil {
-		return c.raw.ReadFromUDPAddrPort(p)
+		return c.raw.ReadFromAddrPort(p)
 	}
 	n, addr, err := c.UDPConn.ReadFrom(p)
 	return n, addrPortOf(addr), err
@@ -210,7 +231,7 @@ func (c *directConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 // WriteToAddrPort is what pion's ICE writes with.
 func (c *directConn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	if c.raw != nil {
-		return c.raw.WriteToUDPAddrPort(b, addr)
+		return c.raw.WriteToAddrPort(b, addr)
 	}
 	return c.UDPConn.WriteTo(b, net.UDPAddrFromAddrPort(addr))
 }

@@ -14,15 +14,19 @@ import (
 // The kernel caps the request at net.core.rmem_max.
 const socketBuffer = 4 << 20
 
-// bufferedNet is the system network whose UDP sockets get large buffers.
-type bufferedNet struct{ *stdnet.Net }
+// bufferedNet is the system network whose UDP sockets get large buffers and, with offload, UDP
+// segmentation and receive coalescing where the kernel has them (udpgso_linux.go).
+type bufferedNet struct {
+	*stdnet.Net
+	offload bool
+}
 
-func newBufferedNet() (transport.Net, error) {
+func newBufferedNet(offload bool) (transport.Net, error) {
 	n, err := stdnet.NewNet()
 	if err != nil {
 		return nil, fmt.Errorf("listing network interfaces: %w", err)
 	}
-	return bufferedNet{n}, nil
+	return bufferedNet{Net: n, offload: offload}, nil
 }
 
 type bufferSetter interface {
@@ -39,10 +43,15 @@ func enlarge(c any) {
 
 func (n bufferedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
-	if err == nil {
-		enlarge(c)
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	enlarge(c)
+	// The mDNS sockets keep their own type: the multicast code needs it.
+	if u, ok := c.(*net.UDPConn); ok && n.offload && (laddr == nil || laddr.Port != mdnsPort) {
+		return withOffload(u), nil
+	}
+	return c, nil
 }
 
 func (n bufferedNet) ListenPacket(network, address string) (net.PacketConn, error) {

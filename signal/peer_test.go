@@ -147,7 +147,7 @@ func TestPeerHeardOneWay(t *testing.T) {
 	defer cancel()
 	cfg := Config{NoSTUN: true, IncludeLoopback: true, StallTimeout: 2 * time.Second}
 	a := newTestPeer(t, cfg)
-	n, err := newBufferedNet()
+	n, err := newBufferedNet(false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,20 +12,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	crand "crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"math/rand/v2"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +27,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/p2pcopy/p2pcopy/internal/netlab"
 )
@@ -217,10 +207,24 @@ type copyResult struct {
 // answers the sender's offer, PROTOCOL.md §1.9), their tokens joined by pipes.
 func p2pcopy(b *testing.B, bin string, a, bh *netlab.Host, src, outDir string, limit time.Duration, flags ...string) copyResult {
 	b.Helper()
+	return p2pcopyEnv(b, bin, nil, a, bh, src, outDir, limit, flags...)
+}
+
+// offloadEnv switches UDP GSO/GRO on in both CLIs (cmd/p2pcopy: P2PCOPY_UDP_OFFLOAD; off by
+// default), so the bench shows the lever beside the default in one run.
+var offloadEnv = []string{"P2PCOPY_UDP_OFFLOAD=1"}
+
+// p2pcopyEnv is p2pcopy with extra environment variables for both processes.
+func p2pcopyEnv(b *testing.B, bin string, env []string, a, bh *netlab.Host, src, outDir string, limit time.Duration, flags ...string) copyResult {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	send := a.Command(ctx, bin, append([]string{"send", "--json", src}, flags...)...)
 	recv := bh.Command(ctx, bin, append([]string{"receive", "-y", "--json", "-o", outDir}, flags...)...)
+	if env != nil {
+		send.Env = append(os.Environ(), env...)
+		recv.Env = send.Env
+	}
 	a2bR, a2bW, _ := os.Pipe()
 	b2aR, b2aW, _ := os.Pipe()
 	send.Stdin, send.Stdout = b2aR, a2bW
@@ -294,332 +298,7 @@ func received(outDir, name string) int64 {
 	return 0
 }
 
-// cubic makes a dialer or listener use TCP cubic (this kernel's default may be bbr).
-func cubic(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptString(int(fd), unix.IPPROTO_TCP, unix.TCP_CONGESTION, "cubic")
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
-// tcpCopy sends the file over one plain TCP connection (cubic) from a to bh, writing it to dst,
-// and returns the bytes that arrived and the time from the connection to the last byte.
-func tcpCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration) (int64, time.Duration) {
-	return tcpCopyWith(b, a, bh, src, dst, limit, nil)
-}
-
-// tlsCopy is tcpCopy with TLS 1.3 on the connection and SHA-256 over the file on both sides:
-// the work p2pcopy does (encrypt, hash, verify) without DTLS, SCTP and user-space UDP.
-func tlsCopy(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration) (int64, time.Duration) {
-	b.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	return tcpCopyWith(b, a, bh, src, dst, limit, &tlsWrap{cert: cert})
-}
-
-type tlsWrap struct{ cert tls.Certificate }
-
-func (w *tlsWrap) server(c net.Conn) net.Conn {
-	return tls.Server(c, &tls.Config{Certificates: []tls.Certificate{w.cert}, MinVersion: tls.VersionTLS13})
-}
-
-func (w *tlsWrap) client(c net.Conn) net.Conn {
-	// A benchmark of the cipher, not of authentication: the certificate is not checked.
-	return tls.Client(c, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
-}
-
-func tcpCopyWith(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration, secure *tlsWrap) (int64, time.Duration) {
-	b.Helper()
-	var ln net.Listener
-	addr := netip.AddrPortFrom(bh.Addr, 7400)
-	if err := bh.Run(b, func() (err error) {
-		ln, err = (&net.ListenConfig{Control: cubic}).Listen(context.Background(), "tcp4", addr.String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	type result struct {
-		n   int64
-		end time.Time
-		err error
-	}
-	got := make(chan result, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- result{err: err}
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(limit))
-		f, err := os.Create(dst)
-		if err != nil {
-			got <- result{err: err}
-			return
-		}
-		defer f.Close()
-		var w io.Writer = f
-		if secure != nil {
-			c = secure.server(c)
-			w = io.MultiWriter(f, sha256.New())
-		}
-		n, err := io.Copy(w, c)
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			err = nil
-		}
-		got <- result{n: n, end: time.Now(), err: err}
-	}()
-	var c net.Conn
-	if err := a.Run(b, func() (err error) {
-		c, err = (&net.Dialer{Control: cubic, Timeout: 10 * time.Second}).Dial("tcp4", addr.String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	f, err := os.Open(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(limit))
-	var r io.Reader = f
-	if secure != nil {
-		c = secure.client(c)
-		r = io.TeeReader(f, sha256.New())
-	}
-	_, _ = io.Copy(c, r)
-	f.Close()
-	c.Close()
-	res := <-got
-	if res.err != nil {
-		b.Fatalf("tcp copy: %v", res.err)
-	}
-	return res.n, res.end.Sub(start)
-}
-
 func rate(n int64, d time.Duration) float64 { return float64(n) / mb / d.Seconds() }
-
-func loopback(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
-	h := lab.AddHost(b, netlab.None) // both peers in one namespace: traffic goes over lo
-	dir := b.TempDir()
-	src := filepath.Join(dir, "file.bin")
-	want := randomFile(b, src, *loopBytes)
-	size := *loopBytes
-	var rows []string
-
-	out := filepath.Join(dir, "p2pcopy-out")
-	r := p2pcopy(b, bin, h, h, src, out, 10*time.Minute, "--no-stun")
-	if r.err != nil || r.timedOut {
-		b.Fatalf("p2pcopy on loopback failed (timed out: %v): %v", r.timedOut, r.err)
-	}
-	if fileHash(b, filepath.Join(out, "file.bin")) != want {
-		b.Fatal("p2pcopy on loopback: received file differs")
-	}
-	p2p := rate(size, r.total)
-	os.RemoveAll(out)
-
-	n, d := tcpCopy(b, h, h, src, filepath.Join(dir, "tcp.bin"), 10*time.Minute)
-	if n != size {
-		b.Fatalf("tcp copy moved %d of %d bytes", n, size)
-	}
-	tcp := rate(size, d)
-	os.Remove(filepath.Join(dir, "tcp.bin"))
-	if n, d = tlsCopy(b, h, h, src, filepath.Join(dir, "tls.bin"), 10*time.Minute); n != size {
-		b.Fatalf("tls copy moved %d of %d bytes", n, size)
-	}
-	tlsRate := rate(size, d)
-	os.Remove(filepath.Join(dir, "tls.bin"))
-
-	rows = append(rows,
-		fmt.Sprintf("| p2pcopy CLI → CLI (built binary, DTLS + SCTP) | %.1f | 1.00 | %s |", p2p, r.pair),
-		fmt.Sprintf("| plain TCP (Go, one connection, no encryption, no hash) | %.1f | %.2f | p2pcopy at %.0f %% of it |", tcp, p2p/tcp, 100*p2p/tcp),
-		fmt.Sprintf("| TCP + TLS 1.3 + SHA-256 both sides (Go) | %.1f | %.2f | the same work without DTLS/SCTP/UDP |", tlsRate, p2p/tlsRate))
-	if *crocFlag != "" {
-		croc, ver := crocCopy(b, h, *crocFlag, src, filepath.Join(dir, "croc-out"), want)
-		rows = append(rows, fmt.Sprintf("| croc %s (local relay, whole command) | %.1f | %.2f | p2pcopy %.2f× croc |", ver, croc, p2p/croc, p2p/croc))
-	} else {
-		rows = append(rows, "| croc | – | – | not measured (no -croc binary) |")
-	}
-	if _, err := exec.LookPath("sshd"); err != nil {
-		rows = append(rows, "| scp | – | – | not measured: no sshd on this machine |")
-	}
-	rep.add(fmt.Sprintf("1. Loopback, %.2f GiB random file, one machine", float64(size)/(1<<30)),
-		"| tool | MB/s | p2pcopy ÷ tool | note |", rows)
-}
-
-// crocCopy runs croc's relay, sender and receiver in h and returns MB/s for the whole receive.
-func crocCopy(b *testing.B, h *netlab.Host, croc, src, outDir string, want [32]byte) (float64, string) {
-	b.Helper()
-	r := crocRun(b, h, h, croc, src, outDir, want)
-	return rate(*loopBytes, r.d), r.version
-}
-
-// crocResult is one croc copy: the receiver's whole command, and each process's usage.
-type crocResult struct {
-	d                                time.Duration
-	version                          string
-	sendUsage, recvUsage, relayUsage *syscall.Rusage
-}
-
-// crocRun runs croc's relay and sender in a and its receiver in bh (which may be a).
-func crocRun(b *testing.B, a, bh *netlab.Host, croc, src, outDir string, want [32]byte) crocResult {
-	b.Helper()
-	ver, _ := exec.Command(croc, "--version").Output()
-	version := strings.TrimPrefix(strings.TrimSpace(string(ver)), "croc version ")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	home := b.TempDir()
-	env := append(os.Environ(), "HOME="+home, "CROC_SECRET=p2pcopy-bench-7261")
-	relayAddr := a.Addr.String() + ":9009"
-	relay := a.Command(ctx, croc, "relay", "--host", a.Addr.String())
-	relay.Env = env
-	if err := relay.Start(); err != nil {
-		b.Fatal(err)
-	}
-	res := crocResult{version: version}
-	relayDone := false
-	defer func() {
-		if !relayDone {
-			relay.Process.Kill()
-			relay.Wait()
-		}
-	}()
-	time.Sleep(time.Second)
-	os.MkdirAll(outDir, 0o755)
-	send := a.Command(ctx, croc, "--relay", relayAddr, "--yes", "send", "--no-local", src)
-	send.Env = env
-	var sendOut bytes.Buffer
-	send.Stdout, send.Stderr = &sendOut, &sendOut
-	if err := send.Start(); err != nil {
-		b.Fatal(err)
-	}
-	sendDone := false
-	defer func() {
-		if !sendDone {
-			send.Process.Kill()
-			send.Wait()
-		}
-	}()
-	time.Sleep(time.Second)
-	recv := bh.Command(ctx, croc, "--relay", relayAddr, "--yes", "--overwrite", "--out", outDir)
-	recv.Env = env
-	start := time.Now()
-	out, err := recv.CombinedOutput()
-	res.d = time.Since(start)
-	if err != nil {
-		b.Fatalf("croc receive: %v\n%s\nsender:\n%s", err, out, sendOut.String())
-	}
-	if fileHash(b, filepath.Join(outDir, filepath.Base(src))) != want {
-		b.Fatal("croc: received file differs")
-	}
-	os.RemoveAll(outDir)
-	res.recvUsage, _ = recv.ProcessState.SysUsage().(*syscall.Rusage)
-	// The sender ends by itself once the receiver has everything; the relay never does.
-	wait := time.AfterFunc(10*time.Second, func() { send.Process.Kill() })
-	send.Wait()
-	wait.Stop()
-	sendDone = true
-	res.sendUsage, _ = send.ProcessState.SysUsage().(*syscall.Rusage)
-	relay.Process.Kill()
-	relay.Wait()
-	relayDone = true
-	res.relayUsage, _ = relay.ProcessState.SysUsage().(*syscall.Rusage)
-	return res
-}
-
-func wan(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
-	a, bh := lab.AddHost(b, netlab.None), lab.AddHost(b, netlab.None)
-	link, err := lab.EmulateUplink(a, netlab.LinkConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	src := filepath.Join(dir, "file.bin")
-	want := randomFile(b, src, *wanBytes)
-	const linkRate = 100_000_000
-	var rows []string
-	var rtts []time.Duration
-	var losses []float64
-	packet := sctpMTU // the largest packet size any row's sender ended with
-	for _, v := range strings.Split(*rttFlag, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil {
-			b.Fatalf("-rtts: %v", err)
-		}
-		rtts = append(rtts, d)
-	}
-	for _, v := range strings.Split(*lossFlag, ",") {
-		var f float64
-		if _, err := fmt.Sscan(strings.TrimSpace(v), &f); err != nil {
-			b.Fatalf("-losses: %v", err)
-		}
-		losses = append(losses, f)
-	}
-	for _, rtt := range rtts {
-		for _, loss := range losses {
-			cfg := netlab.LinkConfig{Rate: linkRate, Delay: rtt / 2, Loss: loss}
-			if err := link.Set(cfg); err != nil {
-				b.Fatal(err)
-			}
-			out := filepath.Join(dir, "out")
-			r := p2pcopy(b, bin, a, bh, src, out, *wanLimit, "--no-stun")
-			if r.err != nil {
-				b.Fatalf("p2pcopy over %v: %v", cfg, r.err)
-			}
-			packet = max(packet, r.packet)
-			got := received(out, "file.bin")
-			note := ""
-			if r.timedOut {
-				note = fmt.Sprintf("stopped after %v with %.0f MB", *wanLimit, float64(got)/mb)
-			} else if fileHash(b, filepath.Join(out, "file.bin")) != want {
-				b.Fatal("p2pcopy over the emulated WAN: received file differs")
-			}
-			p2p := rate(got, r.data)
-			os.RemoveAll(out)
-			if r.data == 0 {
-				p2p = 0
-			}
-
-			n, d := *wanBytes, time.Duration(0)
-			if *tcpFlag {
-				n, d = tcpCopy(b, a, bh, src, filepath.Join(dir, "tcp.bin"), *wanLimit)
-			}
-			tcp := rate(n, d)
-			if n < *wanBytes {
-				note = strings.TrimPrefix(note+fmt.Sprintf("; TCP stopped after %v with %.0f MB", *wanLimit, float64(n)/mb), "; ")
-			}
-			os.Remove(filepath.Join(dir, "tcp.bin"))
-			linkMB := float64(linkRate) / 8 / mb
-			rows = append(rows, fmt.Sprintf("| %v | %g %% | %.2f | %.2f | %.2f | %.2f | %.0f %% | %s |",
-				rtt, loss*100, p2p, tcp, linkMB, p2p/tcp, 100*p2p/linkMB, note))
-			fmt.Fprintf(os.Stderr, "WAN %v: p2pcopy %.2f MB/s (%s), TCP %.2f MB/s\n", cfg, p2p, r.pair, tcp)
-			b.Logf("WAN %v: p2pcopy %.2f MB/s (%s), TCP %.2f MB/s; link stats so far %+v", cfg, p2p, r.pair, tcp, link.Stats())
-		}
-	}
-	rep.add(fmt.Sprintf("2. Emulated WAN: 100 Mbit/s, %.0f MB file, public hosts, emulator on the sender's uplink", float64(*wanBytes)/mb),
-		"| RTT | loss each way | p2pcopy MB/s | TCP cubic MB/s | link MB/s | p2pcopy ÷ TCP | p2pcopy ÷ link | note |", rows)
-	rep.note(fmt.Sprintf("The link rate counts whole Ethernet frames. pion sends SCTP packets of at most %d bytes "+
-		"(a constant in pion/webrtc, safe on any Internet path); between two CLIs each side probes the path and "+
-		"grows them (RFC 8899; here to %d bytes, as the senders reported). Every packet also carries a DTLS record "+
-		"header, nonce and tag (37 bytes), UDP, IPv4 and Ethernet headers (42 bytes) and a DATA chunk header "+
-		"(16 bytes in the SCTP packet): at most %.1f %% of the frame bytes can be file bytes with %d-byte packets "+
-		"(%.2f MB/s here), %.1f %% with %d-byte ones. TCP's ceiling with 1448-byte segments in 1514-byte frames is "+
-		"%.1f %%.", sctpMTU, packet, 100*p2pCeiling(packet), packet, p2pCeiling(packet)*float64(linkRate)/8/mb,
-		100*p2pCeiling(sctpMTU), sctpMTU, 100*1448.0/1514))
-}
 
 func memory(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	h := lab.AddHost(b, netlab.None)

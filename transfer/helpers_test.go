@@ -66,6 +66,20 @@ func wantError(t testing.TB, side string, err error, code string, remote bool, m
 	}
 }
 
+// wantErrorOneOf is wantError for an event whose moment, and so its exact message, depends on
+// scheduling: the message must be one of msgs.
+func wantErrorOneOf(t testing.TB, side string, err error, code string, remote bool, msgs ...string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: got error %v (%T), want *Error %q", side, err, err, code)
+	}
+	if e.Code != code || e.Remote != remote || !slices.Contains(msgs, e.Message) {
+		t.Fatalf("%s: got Error{Code: %q, Remote: %v, Message: %q}\nwant Code %q, Remote %v, one of the messages %q",
+			side, e.Code, e.Remote, e.Message, code, remote, msgs)
+	}
+}
+
 // wantFix fails unless err is an *Error whose Fix, the advice the CLI or the page words in
 // its own terms, is fix.
 func wantFix(t testing.TB, side string, err error, fix Fix) {

@@ -1103,6 +1103,9 @@ func TestHostileReceiver(t *testing.T) {
 	})
 	wantError(t, "send", err, CodeProtocol, false, "the peer sent a start (S) message where a accept (A) message was expected")
 
+	// When the sender notices the stray D depends on when its reader goroutine runs: mostly
+	// while a.bin is being sent, but under -race on a loaded machine the 10 MB over the
+	// in-memory pipe were once all sent first. Each moment has its own exact words.
 	err = hostileReceiver(t, func(p *rawPeer) {
 		p.send('A', `{"have":[]}`)
 		p.send('D', "unexpected")
@@ -1110,7 +1113,10 @@ func TestHostileReceiver(t *testing.T) {
 			typ, _ = p.recv()
 		}
 	})
-	wantError(t, "send", err, CodeProtocol, false, "the peer sent a data (D) message while a.bin was being sent")
+	wantErrorOneOf(t, "send", err, CodeProtocol, false,
+		"the peer sent a data (D) message while a.bin was being sent",
+		"the peer sent a data (D) message before the end of the transfer",
+		"the peer sent a data (D) message where a complete (C) message was expected")
 
 	err = hostileReceiver(t, func(p *rawPeer) {
 		p.send('A', `{"have":[]}`)

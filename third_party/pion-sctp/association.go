@@ -2980,6 +2980,7 @@ func (a *Association) processSelectiveAck(selectiveAckChunk *chunkSelectiveAck) 
 
 		if !chunkPayload.acked { //nolint:nestif
 			nBytesAcked := len(chunkPayload.userData)
+			chunkPayload.delivered() // p2pcopy patch: WriteSCTPOwned's release
 
 			// Sum acknowledged bytes against the stream generation that sent
 			// the chunk. A reset can remove that stream and allow the same ID to

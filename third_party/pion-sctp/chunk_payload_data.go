@@ -81,6 +81,9 @@ type chunkPayloadData struct {
 
 	head *chunkPayloadData // link to the head of the fragment
 
+	// owned is the caller's message that userData slices (p2pcopy patch, WriteSCTPOwned).
+	owned *ownedMessage
+
 	rackPrev   *chunkPayloadData
 	rackNext   *chunkPayloadData
 	rackInList bool

@@ -52,6 +52,7 @@ func (q *payloadQueue) markAsAcked(tsn uint32) int {
 		nBytesAcked = len(c.userData)
 		q.nBytes -= nBytesAcked
 		c.userData = []byte{}
+		c.delivered() // p2pcopy patch: WriteSCTPOwned's release
 	}
 
 	return nBytesAcked

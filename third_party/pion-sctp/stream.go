@@ -324,6 +324,12 @@ func (s *Stream) Write(payload []byte) (n int, err error) {
 
 // WriteSCTP writes len(payload) bytes from payload to the DTLS connection.
 func (s *Stream) WriteSCTP(payload []byte, ppi PayloadProtocolIdentifier) (int, error) {
+	return s.writeSCTP(payload, ppi, nil)
+}
+
+// writeSCTP is WriteSCTP; with owned set, the chunks slice payload instead of copying it
+// (p2pcopy patch, WriteSCTPOwned).
+func (s *Stream) writeSCTP(payload []byte, ppi PayloadProtocolIdentifier, owned *ownedMessage) (int, error) {
 	maxMessageSize := s.association.MaxMessageSize()
 	if len(payload) > int(maxMessageSize) {
 		return 0, fmt.Errorf("%w: %v", ErrOutboundPacketTooLarge, maxMessageSize)
@@ -338,7 +344,7 @@ func (s *Stream) WriteSCTP(payload []byte, ppi PayloadProtocolIdentifier) (int, 
 	// gives the number back, which is only safe if no other write on this stream
 	// took a later one in the meantime, so writes are serialized in every mode.
 	s.writeLock.Lock()
-	chunks, unordered := s.packetize(payload, ppi)
+	chunks, unordered := s.packetizeOwned(payload, ppi, owned)
 	n := len(payload)
 	err := s.association.sendPayloadData(s.writeDeadline.Context(), chunks)
 	if err != nil {
@@ -388,7 +394,7 @@ func (s *Stream) SetDeadline(t time.Time) error {
 	return s.SetWriteDeadline(t)
 }
 
-func (s *Stream) packetize(raw []byte, ppi PayloadProtocolIdentifier) ([]*chunkPayloadData, bool) {
+func (s *Stream) packetizeOwned(raw []byte, ppi PayloadProtocolIdentifier, owned *ownedMessage) ([]*chunkPayloadData, bool) {
 	s.association.lock.RLock()
 	useInterleaving, maxPayloadSize := s.association.useInterleaving, s.association.maxPayloadSize
 	s.lock.Lock()
@@ -422,8 +428,15 @@ func (s *Stream) packetize(raw []byte, ppi PayloadProtocolIdentifier) ([]*chunkP
 
 		// Copy the userdata since we'll have to store it until acked
 		// and the caller may re-use the buffer in the mean time
-		userData := make([]byte, fragmentSize)
-		copy(userData, raw[offset:offset+fragmentSize])
+		// (p2pcopy patch: unless the caller handed the buffer over, WriteSCTPOwned).
+		var userData []byte
+		if owned != nil {
+			userData = raw[offset : offset+fragmentSize : offset+fragmentSize]
+			owned.pending++
+		} else {
+			userData = make([]byte, fragmentSize)
+			copy(userData, raw[offset:offset+fragmentSize])
+		}
 
 		chunk := &chunkPayloadData{
 			associationGeneration:  s.associationGeneration,
@@ -440,6 +453,9 @@ func (s *Stream) packetize(raw []byte, ppi PayloadProtocolIdentifier) ([]*chunkP
 			fragmentSequenceNumber: fsn,
 			iData:                  useInterleaving,
 			head:                   head,
+		}
+		if owned != nil {
+			chunk.owned = owned
 		}
 
 		if useInterleaving {

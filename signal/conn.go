@@ -72,6 +72,46 @@ func (c *Conn) reason(err error) error {
 // WriteMsg sends one message, first waiting while more than highWater bytes are buffered, so a
 // receiver that stops reading slows the sender instead of filling its memory.
 func (c *Conn) WriteMsg(p []byte) error {
+	if err := c.waitWritable(); err != nil {
+		return err
+	}
+	if _, err := c.raw.Write(p); err != nil {
+		return c.reason(err)
+	}
+	return nil
+}
+
+// WriteMsgOwned sends one non-empty message like WriteMsg, but hands p over instead of
+// copying it: SCTP cuts its chunks from p and keeps them until the peer acknowledged them
+// (sctp's Stream.WriteSCTPOwned; WriteMsg's DataChannel write copies every message once more).
+// The caller must not modify p until release is called. release is called once, when the peer
+// has the whole message, from pion's goroutine that reads the peer's acknowledgements, maybe
+// before WriteMsgOwned returns; it must return at once and must not call into the connection.
+// It is not called if WriteMsgOwned fails (p is the caller's again then), nor if the
+// connection closes first (p is then left to the garbage collector). It is part of transfer's
+// optional OwnedWriter interface.
+func (c *Conn) WriteMsgOwned(p []byte, release func()) error {
+	st := c.sctpStream()
+	if st == nil || len(p) == 0 { // not pion's DataChannel; an empty message has its own PPI
+		if err := c.WriteMsg(p); err != nil {
+			return err
+		}
+		release()
+		return nil
+	}
+	if err := c.waitWritable(); err != nil {
+		return err
+	}
+	// What DataChannel.Write does for a binary message, without its copy; it also counts the
+	// channel's messages and bytes sent, which p2pcopy does not read.
+	if _, err := st.WriteSCTPOwned(p, sctp.PayloadTypeWebRTCBinary, release); err != nil {
+		return c.reason(err)
+	}
+	return nil
+}
+
+// waitWritable waits while more than highWater bytes are buffered.
+func (c *Conn) waitWritable() error {
 	for c.dc.BufferedAmount() > highWater {
 		select {
 		case <-c.low:
@@ -83,9 +123,6 @@ func (c *Conn) WriteMsg(p []byte) error {
 	case <-c.closed:
 		return c.reason(ErrClosed)
 	default:
-	}
-	if _, err := c.raw.Write(p); err != nil {
-		return c.reason(err)
 	}
 	return nil
 }

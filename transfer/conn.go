@@ -40,3 +40,15 @@ type PacketGrower interface {
 	// GrowPackets makes the packets this side sends from now on larger.
 	GrowPackets()
 }
+
+// OwnedWriter is an optional interface of a Conn that can send a message without copying
+// it (a WebRTC DataChannel in p2pcopy: SCTP keeps slices of the message until the peer
+// acknowledged them, instead of a copy). Send uses it for the content of files.
+type OwnedWriter interface {
+	// WriteMsgOwned sends the non-empty message p like WriteMsg, but keeps p: the caller
+	// must not modify p until release is called. release is called once, when p is no
+	// longer needed, maybe before WriteMsgOwned returns and from another goroutine; it must
+	// not block. It is not called when WriteMsgOwned returns an error (p is the caller's
+	// again), nor for a message the connection drops because it closed.
+	WriteMsgOwned(p []byte, release func()) error
+}

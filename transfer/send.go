@@ -81,6 +81,9 @@ func Send(ctx context.Context, conn Conn, items []Item, opts SendOptions) (Resul
 	}
 	sd := &sender{s: s, items: items, prog: prog, buf: make([]byte, 1+chunk)}
 	sd.buf[0] = typeData
+	if w, ok := s.conn.(OwnedWriter); ok {
+		sd.owned, sd.bufs = w, newSendBuffers(1+chunk)
+	}
 	if len(m.Accept.Have) > 0 {
 		if err := sd.resumeHandshake(m.Accept.Have); err != nil {
 			return Result{}, err
@@ -250,6 +253,10 @@ type sender struct {
 	resume map[int]resumed // what the receiver agreed to resume (R)
 	prog   *progress
 	buf    []byte // buf[0] is 'D'; content is read into buf[1:]
+	// With a conn that can keep what it sends, each D message is sent from a buffer of
+	// its own instead of buf, which the conn gives back to bufs (no copy in the conn).
+	owned OwnedWriter
+	bufs  *sendBuffers
 
 	files   int
 	sent    int64
@@ -302,10 +309,25 @@ func (sd *sender) sendEntry(i int) error {
 		if e.Size >= 0 {
 			want = int(min(int64(want), e.Size-done))
 		}
-		n, err := sd.readChunk(rc, want, e.Kind == KindStream)
+		buf := sd.buf
+		var sb *sendBuffer
+		if sd.bufs != nil {
+			sb = sd.bufs.get()
+			buf = sb.b
+		}
+		n, err := readChunk(rc, buf[1:1+want], e.Kind == KindStream)
+		if n == 0 && sb != nil {
+			sd.bufs.put(sb)
+		}
 		if n > 0 {
-			h.Write(sd.buf[1 : 1+n])
-			if werr := s.write(sd.buf[:1+n]); werr != nil {
+			h.Write(buf[1 : 1+n])
+			var werr error
+			if sb != nil {
+				werr = s.writeOwned(sd.owned, buf[:1+n], sb.release)
+			} else {
+				werr = s.write(buf[:1+n])
+			}
+			if werr != nil {
 				return s.writeFailed(werr, fmt.Sprintf("while sending %s, %s", e.Path, ofTotal(done, e.Size, "sent")), lostWhileSending(e))
 			}
 			done += int64(n)
@@ -367,11 +389,9 @@ func lostWhileSending(e Entry) ifLost {
 	return ifLost{fix: FixRunAgain}
 }
 
-// readChunk reads up to want bytes of content into sd.buf[1:]. For files it fills the
-// chunk; for streams it returns what one Read yields, so that a slow stream is not held
-// back.
-func (sd *sender) readChunk(r io.Reader, want int, stream bool) (int, error) {
-	p := sd.buf[1 : 1+want]
+// readChunk reads up to len(p) bytes of content into p. For files it fills p; for streams
+// it returns what one Read yields, so that a slow stream is not held back.
+func readChunk(r io.Reader, p []byte, stream bool) (int, error) {
 	if !stream {
 		return io.ReadFull(r, p)
 	}

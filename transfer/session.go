@@ -208,6 +208,15 @@ func (s *session) write(b []byte) error {
 	return err
 }
 
+// writeOwned writes b through an OwnedWriter conn, which keeps b until it calls release.
+func (s *session) writeOwned(w OwnedWriter, b []byte, release func()) error {
+	s.wsem <- struct{}{}
+	err := w.WriteMsgOwned(b, release)
+	<-s.wsem
+	s.lastWrite.Store(time.Now().UnixNano())
+	return err
+}
+
 // sendX sends an X message, best-effort: it gives up (closing the connection) after
 // errorSendTimeout.
 func (s *session) sendX(code, msg string) {

@@ -316,8 +316,13 @@ func (sd *sender) sendEntry(i int) error {
 			buf = sb.b
 		}
 		n, err := readChunk(rc, buf[1:1+want], e.Kind == KindStream)
-		if n == 0 && sb != nil {
+		if sb != nil && 2*(1+n) < len(buf) {
+			// A short read (a stream's, a file's end) is sent as a copy: a conn keeps an
+			// owned buffer whole while it counts only the message against its flow control,
+			// so a trickle of small messages could hold many buffers. Each kept one is at
+			// least half full.
 			sd.bufs.put(sb)
+			sb = nil
 		}
 		if n > 0 {
 			h.Write(buf[1 : 1+n])

@@ -103,7 +103,7 @@ func (p *Peer) Connect(ctx context.Context) (*Conn, error) {
 		c.shutdown()
 	}()
 	c.Info = p.info()
-	probeMTU(c, p.peerIsCLI())
+	p.probeMTU(c, p.peerIsCLI())
 	return c, nil
 }
 

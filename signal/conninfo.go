@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -61,13 +62,20 @@ func (p *Peer) classify(pair *webrtc.ICECandidatePair) Path {
 
 // ownAddress reports whether addr belongs to one of this machine's interfaces.
 func (p *Peer) ownAddress(addr string) bool {
+	_, ok := p.ownInterface(addr)
+	return ok
+}
+
+// ownInterface returns this machine's interface (as the peer's network lists them) that holds
+// addr, if one does: a server-reflexive address is the NAT's, not ours.
+func (p *Peer) ownInterface(addr string) (*transport.Interface, bool) {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil || p.net == nil {
-		return false
+		return nil, false
 	}
 	ifaces, err := p.net.Interfaces()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	for _, ifc := range ifaces {
 		addrs, err := ifc.Addrs()
@@ -76,11 +84,11 @@ func (p *Peer) ownAddress(addr string) bool {
 		}
 		for _, a := range addrs {
 			if pfx, err := netip.ParsePrefix(a.String()); err == nil && pfx.Addr() == ip {
-				return true
+				return ifc, true
 			}
 		}
 	}
-	return false
+	return nil, false
 }
 
 func (p *Peer) turnHost() string {

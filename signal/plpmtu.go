@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"net"
 	"net/netip"
 )
 
@@ -51,7 +50,7 @@ func maxProbedSCTPPacket(mtu int, ipv6 bool) uint32 {
 // machine, GrowPackets). The path MTU is taken as 1500 or, if smaller, the MTU of this side's
 // interface on the pair: the kernel would cut a larger datagram into fragments on the way out,
 // and a probe that passed as fragments would prove nothing about the path.
-func probeMTU(c *Conn, peerIsCLI bool) {
+func (p *Peer) probeMTU(c *Conn, peerIsCLI bool) {
 	s := c.sctpStream()
 	if s == nil || !peerIsCLI || c.Info.Path == PathRelayed || c.Info.SameMachine {
 		return
@@ -61,39 +60,14 @@ func probeMTU(c *Conn, peerIsCLI bool) {
 		return
 	}
 	mtu := internetPathMTU
-	if m := interfaceMTU(c.Info.Local.Address); m > 0 {
-		mtu = min(mtu, m)
+	if ifc, ok := p.ownInterface(c.Info.Local.Address); ok && ifc.MTU > 0 {
+		mtu = min(mtu, ifc.MTU)
 	}
 	ceiling := maxProbedSCTPPacket(mtu, !remote.Unmap().Is4())
 	if ceiling > s.AssociationMTU() {
 		// It fails only for a maximum at or under the current MTU, excluded here.
 		_ = s.EnableAssociationPLPMTUD(ceiling)
 	}
-}
-
-// interfaceMTU returns the MTU of this machine's interface that holds addr, or 0 if none
-// does (a server-reflexive address is the NAT's, not ours).
-func interfaceMTU(addr string) int {
-	ip := net.ParseIP(addr)
-	if ip == nil {
-		return 0
-	}
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return 0
-	}
-	for _, ifc := range ifaces {
-		addrs, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
-				return ifc.MTU
-			}
-		}
-	}
-	return 0
 }
 
 // PacketSize is the largest SCTP packet this side sends now: 1191 (pion's size), the size

@@ -1951,8 +1951,8 @@ func (a *Association) CWND() uint32 {
 }
 
 func (a *Association) setCWND(cwnd uint32) {
-	if cwnd < a.minCwnd {
-		cwnd = a.minCwnd
+	if floor := a.cwndFloor(); cwnd < floor { // p2pcopy patch §5: not on a short path
+		cwnd = floor
 	}
 	atomic.StoreUint32(&a.cwnd, cwnd)
 }
@@ -3136,7 +3136,7 @@ func (a *Association) growCwnd(totalBytesAcked int) {
 		//      reset partial_bytes_acked to (partial_bytes_acked - cwnd).
 		if a.partialBytesAcked >= a.CWND() && a.pendingQueue.size() > 0 {
 			a.partialBytesAcked -= a.CWND()
-			step := max(a.MTU(), a.cwndCAStep)
+			step := max(a.MTU(), a.caStep()) // p2pcopy patch §5: one MTU on a short path
 			a.setCWND(a.CWND() + step)
 			a.log.Tracef("[%s] updated cwnd=%d ssthresh=%d acked=%d (CA)",
 				a.name, a.CWND(), a.ssthresh, totalBytesAcked)

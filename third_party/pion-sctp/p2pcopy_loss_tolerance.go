@@ -159,6 +159,9 @@ func (lt *lossTolerance) congested(now time.Time) bool {
 		float64(retransmitted) > lossToleranceMaxLoss*float64(sent) {
 		return true
 	}
+	if lt.shortPath(now) {
+		return true
+	}
 	minRTT := lt.minRTT.Min(now)
 	if minRTT <= 0 {
 		return true // no round trip measured yet: nothing to compare with
@@ -166,6 +169,46 @@ func (lt *lossTolerance) congested(now time.Time) bool {
 	queueing := lt.recentRTT.Min(now) - minRTT
 
 	return queueing > max(minRTT/lossToleranceQueueShare, lossToleranceMinQueueDelay)
+}
+
+// shortPath reports whether the path's minimum round trip (over lossToleranceMinRTTWindow) is
+// below lossToleranceMinQueueDelay. On such a path — a LAN, loopback — the delay test can never
+// see a queue (a full 1 ms queue in front of a 1 Gbit/s link stays under it), and the window a
+// halving costs grows back within milliseconds, so the tolerance buys nothing there and a
+// sender that can outrun the link would overflow its queue for good: every loss is congestion,
+// and MinCwnd's floor does not apply (cwndFloor). With the tolerance off it is never short.
+func (lt *lossTolerance) shortPath(now time.Time) bool {
+	if !lt.enabled {
+		return false
+	}
+	minRTT := lt.minRTT.Min(now)
+
+	return minRTT > 0 && minRTT < lossToleranceMinQueueDelay
+}
+
+// cwndFloor is the least the congestion window may fall to: MinCwnd (WithMinCwnd,
+// SetAssociationCongestion), except on a short path with the tolerance on (shortPath), where a
+// floor above the path's capacity — a 1 ms queue holds 125 KB at 1 Gbit/s — would keep it
+// overflowing; there the RFC's own floors hold. The caller holds the lock.
+func (a *Association) cwndFloor() uint32 {
+	if a.minCwnd != 0 && a.lossTolerance.shortPath(time.Now()) {
+		return 0
+	}
+
+	return a.minCwnd
+}
+
+// caStep is the congestion-avoidance growth per window acknowledged: CwndCAStep, except on a
+// short path with the tolerance on (shortPath), where one window there is a fraction of a
+// millisecond and a step sized for long paths (p2pcopy: 128 KiB) overshoots a 1 ms queue at
+// 1 Gbit/s (125 KB) within one round trip of every reduction; there the RFC's one MTU holds (the
+// caller takes the larger of the two). The caller holds the lock.
+func (a *Association) caStep() uint32 {
+	if a.lossTolerance.shortPath(time.Now()) {
+		return 0
+	}
+
+	return a.cwndCAStep
 }
 
 // onLossEvent applies RFC 9260 §7.2.3 when a fast retransmit starts (first is true: the caller

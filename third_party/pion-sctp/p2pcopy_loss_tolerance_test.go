@@ -311,3 +311,45 @@ func TestRandomLossToleranceJudgesLoss(t *testing.T) {
 	assert.True(t, lt.sameEvent(999), "same window: already reduced")
 	assert.False(t, lt.sameEvent(1000), "next window: a new event")
 }
+
+// TestRandomLossToleranceShortPath: on a path whose minimum round trip is under
+// lossToleranceMinQueueDelay (a LAN), every loss is congestion and neither MinCwnd's floor nor
+// CwndCAStep applies; on a long path both apply and a loss without a queue is random.
+func TestRandomLossToleranceShortPath(t *testing.T) {
+	const mtu, floor, step = 1200, 256 << 10, 128 << 10
+	for _, path := range []struct {
+		name  string
+		rtt   time.Duration
+		short bool
+	}{
+		{"LAN, 0.2 ms", 200 * time.Microsecond, true},
+		{"4 ms", 4 * time.Millisecond, true},
+		{"20 ms", 20 * time.Millisecond, false},
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			a := &Association{mtu: mtu, minCwnd: floor, cwndCAStep: step}
+			a.lossTolerance.enable(true)
+			now := time.Now()
+			for i := range 20 { // no queue: every sample at the path's round trip
+				c := &chunkPayloadData{nSent: 1}
+				c.since = now.Add(time.Duration(i)*time.Millisecond - path.rtt)
+				a.lossTolerance.onDelivered(c, now.Add(time.Duration(i)*time.Millisecond))
+			}
+			a.setCWND(mtu) // what a retransmission timeout does
+			if path.short {
+				assert.True(t, a.lossTolerance.congested(now), "a loss on a short path is congestion")
+				assert.Equal(t, uint32(mtu), a.CWND(), "no MinCwnd floor on a short path")
+				assert.Equal(t, uint32(0), a.caStep(), "the RFC's one-MTU step on a short path")
+			} else {
+				assert.False(t, a.lossTolerance.congested(now), "no queue on a long path: random")
+				assert.Equal(t, uint32(floor), a.CWND(), "MinCwnd's floor on a long path")
+				assert.Equal(t, uint32(step), a.caStep(), "CwndCAStep on a long path")
+			}
+		})
+	}
+	// With the tolerance off the settings hold whatever the path.
+	a := &Association{mtu: mtu, minCwnd: floor, cwndCAStep: step}
+	a.setCWND(mtu)
+	assert.Equal(t, uint32(floor), a.CWND(), "MinCwnd's floor without the tolerance")
+	assert.Equal(t, uint32(step), a.caStep(), "CwndCAStep without the tolerance")
+}

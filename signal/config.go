@@ -33,10 +33,11 @@ type Config struct {
 	// Net replaces the system network (pion's vnet in tests). Nil means the real network, with
 	// UDP socket buffers enlarged so bursts at high rates are not dropped.
 	Net transport.Net
-	// UDPOffload sends bursts of datagrams as one segmented send (UDP GSO) and reads coalesced
-	// ones whole (UDP GRO) where the kernel supports them (Linux ≥ 4.18 and 5.0); it applies to
-	// the real network only (Net nil). Fewer trips through the kernel's UDP stack per byte.
-	UDPOffload bool
+	// DisableUDPOffload turns off what the real network (Net nil) does by default where the
+	// kernel supports it (Linux ≥ 4.18 and 5.0): bursts of datagrams leave as one segmented send
+	// (UDP GSO) and coalesced ones are read whole (UDP GRO) — fewer trips through the kernel's
+	// UDP stack per byte (make bench, docs/BENCHMARKS.md: a third less CPU per GB on loopback).
+	DisableUDPOffload bool
 	// IncludeLoopback adds 127.0.0.1 host candidates (two peers in one loopback-only namespace).
 	IncludeLoopback bool
 	// DisableMDNS stops resolving peers' .local candidates (networks without multicast, e.g. vnet).

@@ -97,7 +97,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 	}
 	n := cfg.Net
 	if n == nil {
-		if n, err = newBufferedNet(cfg.UDPOffload); err != nil {
+		if n, err = newBufferedNet(!cfg.DisableUDPOffload); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/p2pcopy/p2pcopy/signal"
 )
 
 // The profiling variables make the process write both profiles, in pprof's format (gzipped
@@ -37,4 +40,23 @@ func TestProfilesWritten(t *testing.T) {
 		}
 	}
 
+}
+
+// TestUDPOffloadSwitch: UDP GSO/GRO is on unless P2PCOPY_UDP_OFFLOAD=0 turns it off.
+func TestUDPOffloadSwitch(t *testing.T) {
+	for value, wantOff := range map[string]bool{"": false, "1": false, "0": true} {
+		env := &Env{Getenv: func(k string) string {
+			if k == udpOffloadEnv {
+				return value
+			}
+			return ""
+		}}
+		cfg, err := (&globals{timeout: time.Minute, stall: time.Minute}).signalConfig(env, signal.RoleSender)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.DisableUDPOffload != wantOff {
+			t.Errorf("%s=%q: DisableUDPOffload %v, want %v", udpOffloadEnv, value, cfg.DisableUDPOffload, wantOff)
+		}
+	}
 }

@@ -64,7 +64,7 @@ Exit codes: 0 ok, 1 transfer failed, 2 usage or bad token, 3 could not connect, 
 	return root
 }
 
-// udpOffloadEnv switches UDP segmentation and receive offload on (see signalConfig).
+// udpOffloadEnv set to 0 switches UDP segmentation and receive offload off (see signalConfig).
 const udpOffloadEnv = "P2PCOPY_UDP_OFFLOAD"
 
 // signalConfig builds the network configuration from flags and environment.
@@ -77,9 +77,9 @@ func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error
 	if len(cfg.TURN) == 0 {
 		cfg.TURN = splitList(env.Getenv("P2PCOPY_TURN"))
 	}
-	// P2PCOPY_UDP_OFFLOAD=1 turns on UDP GSO/GRO (signal.Config.UDPOffload), for measuring it
-	// against the default in `make bench` (issue 11).
-	cfg.UDPOffload = env.Getenv(udpOffloadEnv) == "1"
+	// P2PCOPY_UDP_OFFLOAD=0 turns UDP GSO/GRO off (signal.Config.DisableUDPOffload): a way out
+	// should a kernel or driver mishandle it, and the other row of `make bench` (issue 11).
+	cfg.DisableUDPOffload = env.Getenv(udpOffloadEnv) == "0"
 	for _, s := range cfg.STUN {
 		if _, err := signal.ParseSTUN(s); err != nil {
 			return cfg, usagef("%v", err)

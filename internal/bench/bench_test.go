@@ -210,9 +210,9 @@ func p2pcopy(b *testing.B, bin string, a, bh *netlab.Host, src, outDir string, l
 	return p2pcopyEnv(b, bin, nil, a, bh, src, outDir, limit, flags...)
 }
 
-// offloadEnv switches UDP GSO/GRO on in both CLIs (cmd/p2pcopy: P2PCOPY_UDP_OFFLOAD; off by
+// noOffloadEnv switches UDP GSO/GRO off in both CLIs (cmd/p2pcopy: P2PCOPY_UDP_OFFLOAD=0; on by
 // default), so the bench shows the lever beside the default in one run.
-var offloadEnv = []string{"P2PCOPY_UDP_OFFLOAD=1"}
+var noOffloadEnv = []string{"P2PCOPY_UDP_OFFLOAD=0"}
 
 // p2pcopyEnv is p2pcopy with extra environment variables for both processes.
 func p2pcopyEnv(b *testing.B, bin string, env []string, a, bh *netlab.Host, src, outDir string, limit time.Duration, flags ...string) copyResult {

@@ -56,6 +56,9 @@ func tuneSCTP(se *webrtc.SettingEngine) {
 	se.SetSCTPMaxReceiveBufferSize(sctpReceiveBuffer)
 	se.SetSCTPRTOMax(sctpRTOMax)
 	se.SetReceiveBufferSize(receiveBuffer)
+	// Received datagrams go from the socket read to DTLS without a copy (third_party/pion-ice
+	// §2, pion-webrtc §3, pion-dtls §5): local buffers only, nothing on the wire changes.
+	se.SetOwnedReceive(true)
 	tunePackets(se)
 }
 

@@ -833,14 +833,12 @@ var poolReadBuffer = sync.Pool{ //nolint:gochecknoglobals
 }
 
 func (c *Conn) readAndBuffer(ctx context.Context) error { //nolint:cyclop
-	bufptr, ok := poolReadBuffer.Get().(*[]byte)
-	if !ok {
-		return errFailedToAccessPoolReadBuffer
+	// p2pcopy patch: a conn that hands over its buffers is read without a copy
+	// (p2pcopy_read_owned.go); the datagram then belongs to this conn.
+	b, i, rAddr, owned, bufptr, err := c.readDatagram(ctx)
+	if bufptr != nil {
+		defer poolReadBuffer.Put(bufptr)
 	}
-	defer poolReadBuffer.Put(bufptr)
-
-	b := *bufptr
-	i, rAddr, err := c.nextConn.ReadFromContext(ctx, b)
 	if err != nil {
 		return netError(err)
 	}
@@ -852,7 +850,7 @@ func (c *Conn) readAndBuffer(ctx context.Context) error { //nolint:cyclop
 
 	var hasHandshake, isRetransmit, isClientHelloRetransmit bool
 	for _, packet := range pkts {
-		hs, rtx, alert, err := c.handleIncomingPacket(ctx, packet, rAddr, true)
+		hs, rtx, alert, err := c.handleIncomingPacketOwned(ctx, packet, rAddr, true, owned)
 		if alert != nil {
 			if alertErr := c.notify(ctx, alert.Level, alert.Description); alertErr != nil {
 				if err == nil {
@@ -935,12 +933,22 @@ func (c *Conn) enqueueEncryptedPackets(packet addrPkt) bool {
 	return false
 }
 
-//nolint:gocognit,gocyclo,cyclop,maintidx
 func (c *Conn) handleIncomingPacket(
 	ctx context.Context,
 	buf []byte,
 	rAddr net.Addr,
 	enqueue bool,
+) (bool, bool, *alert.Alert, error) {
+	return c.handleIncomingPacketOwned(ctx, buf, rAddr, enqueue, false)
+}
+
+//nolint:gocognit,gocyclo,cyclop,maintidx
+func (c *Conn) handleIncomingPacketOwned(
+	ctx context.Context,
+	buf []byte,
+	rAddr net.Addr,
+	enqueue bool,
+	owned bool, // p2pcopy patch: buf belongs to the conn (unmarshalRecord may keep slices of it)
 ) (bool, bool, *alert.Alert, error) {
 	header := &recordlayer.Header{}
 	// Set connection ID size so that records of content type tls12_cid will
@@ -1116,7 +1124,7 @@ func (c *Conn) handleIncomingPacket(
 	}
 
 	r := &recordlayer.RecordLayer{}
-	if err := r.Unmarshal(buf); err != nil {
+	if err := unmarshalRecord(r, buf, owned); err != nil {
 		return false, false, &alert.Alert{Level: alert.Fatal, Description: alert.DecodeError}, err
 	}
 

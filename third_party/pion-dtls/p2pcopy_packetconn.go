@@ -33,6 +33,7 @@ var veryOld = time.Unix(0, 1) //nolint:gochecknoglobals
 
 type packetConn struct {
 	nextConn  net.PacketConn
+	owned     ownedReader // nextConn, if it hands over its buffers (p2pcopy_read_owned.go)
 	closed    chan struct{}
 	closeOnce sync.Once
 	readMu    sync.Mutex
@@ -45,6 +46,7 @@ var _ netctx.PacketConn = (*packetConn)(nil)
 
 func newPacketConn(pconn net.PacketConn) *packetConn {
 	p := &packetConn{nextConn: pconn, closed: make(chan struct{})}
+	p.owned, _ = pconn.(ownedReader)
 	p.read.setDeadline = pconn.SetReadDeadline
 	p.write.setDeadline = pconn.SetWriteDeadline
 	p.read.tripFn = p.read.trip

@@ -47,6 +47,9 @@ type Agent struct {
 
 	// receiveBufferSize is buf's limit in bytes (WithReceiveBufferSize); 0: maxBufferSize.
 	receiveBufferSize int
+	// ownedReceive is WithOwnedReceive; owned, its queue, replaces buf when set.
+	ownedReceive bool
+	owned        *ownedQueue
 
 	startedCandidatesMu sync.Mutex
 	startedCandidates   map[*candidateBase]struct{}
@@ -516,6 +519,7 @@ func newAgentWithConfig(agent *Agent, opts ...AgentOption) (*Agent, error) {
 	// NOTE: We actually won't get anywhere close to this limit.
 	// SRTP will constantly read from the endpoint and drop packets if it's full.
 	agent.buf.SetLimitSize(agent.receiveBufferLimit())
+	agent.startOwnedReceive()
 
 	if agent.lite && (len(agent.candidateTypes) != 1 || agent.candidateTypes[0] != CandidateTypeHost) {
 		agent.closeMulticastConn()
@@ -550,6 +554,7 @@ func newAgentWithConfig(agent *Agent, opts ...AgentOption) (*Agent, error) {
 		if err := agent.buf.Close(); err != nil {
 			agent.log.Warnf("Failed to close buffer: %v", err)
 		}
+		agent.closeOwnedReceive()
 
 		agent.closeMulticastConn()
 		agent.updateConnectionState(ConnectionStateClosed)

@@ -297,7 +297,11 @@ func (c *candidateBase) recvLoop(initializedCh <-chan struct{}) {
 		readPacket = c.readPacket
 	}
 	var attrs packetio.Attributes
+	slabs := c.newSlabReader() // p2pcopy patch: non-nil with WithOwnedReceive
 	for {
+		if slabs != nil {
+			buf = slabs.next()
+		}
 		n, srcAddr, packetAttrs, err := readPacket(buf, attrs[:0])
 		attrs = packetAttrs
 		if err != nil {
@@ -308,7 +312,9 @@ func (c *candidateBase) recvLoop(initializedCh <-chan struct{}) {
 			return
 		}
 
-		c.handleInboundPacket(buf[:n], attrs, srcAddr)
+		if c.handleInboundPacket(buf[:n:n], attrs, srcAddr) && slabs != nil {
+			slabs.keep(n)
+		}
 	}
 }
 
@@ -360,13 +366,14 @@ func (c *candidateBase) replaceRemoteCandidateCacheValues(oldRemote, newRemote C
 	})
 }
 
-func (c *candidateBase) handleInboundPacket(buf []byte, attrs packetio.Attributes, srcAddr netip.AddrPort) {
+// handleInboundPacket reports whether the agent's queue kept buf itself (WithOwnedReceive).
+func (c *candidateBase) handleInboundPacket(buf []byte, attrs packetio.Attributes, srcAddr netip.AddrPort) bool {
 	agent := c.agent()
 
 	if stun.IsMessage(buf) {
 		c.handleInboundSTUNMessage(buf, srcAddr)
 
-		return
+		return false
 	}
 
 	if !c.validateSTUNTrafficCache(srcAddr) {
@@ -374,17 +381,17 @@ func (c *candidateBase) handleInboundPacket(buf []byte, attrs packetio.Attribute
 		if !valid {
 			agent.log.Warnf("Discarded message from %s, not a valid remote candidate", srcAddr)
 
-			return
+			return false
 		}
 		c.addRemoteCandidateCache(remoteCandidate, srcAddr)
 	}
 
 	// Note: This will return packetio.ErrFull if the buffer ever manages to fill up.
-	n, err := agent.buf.Write(buf, attrs)
+	n, err := agent.queueInbound(buf, attrs)
 	if err != nil {
 		agent.log.Warnf("Failed to write packet: %s", err)
 
-		return
+		return false
 	}
 
 	// Add received application bytes to the currently selected candidate pair.
@@ -393,6 +400,8 @@ func (c *candidateBase) handleInboundPacket(buf []byte, attrs packetio.Attribute
 			sp.UpdatePacketReceived(n)
 		}
 	}
+
+	return agent.owned != nil
 }
 
 // handleInboundSTUNMessage decodes buf and hands it to the agent loop.

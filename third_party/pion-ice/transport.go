@@ -137,7 +137,13 @@ func (c *Conn) ReadWithAttributes(p []byte, attrs packetio.Attributes) (int, pac
 		return 0, nil, err
 	}
 
-	n, attrs, err := c.agent.buf.Read(p, attrs)
+	var n int
+	var err error
+	if c.agent.owned != nil { // p2pcopy patch: WithOwnedReceive
+		n, attrs, err = c.agent.owned.Read(p, attrs)
+	} else {
+		n, attrs, err = c.agent.buf.Read(p, attrs)
+	}
 	c.bytesReceived.Add(uint64(n)) //nolint:gosec // G115
 
 	return n, attrs, err
@@ -293,6 +299,10 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline sets the read deadline on the packet buffer used for application data.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.agent.owned != nil { // p2pcopy patch: WithOwnedReceive
+		return c.agent.owned.SetReadDeadline(t)
+	}
+
 	return c.agent.buf.SetReadDeadline(t)
 }
 

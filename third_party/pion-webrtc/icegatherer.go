@@ -263,6 +263,7 @@ func (g *ICEGatherer) baseAgentOptions(mDNSMode ice.MulticastDNSMode) []ice.Agen
 		ice.WithProxyDialer(g.api.settingEngine.iceProxyDialer),
 		ice.WithBindingRequestHandler(g.api.settingEngine.iceBindingRequestHandler),
 		ice.WithReceiveBufferSize(g.api.settingEngine.receiveBufferSize),
+		ownedReceiveOption(g.api.settingEngine.ownedReceive),
 	}
 }
 

@@ -202,6 +202,7 @@ func (t *ICETransport) StartContext(
 		Conn:          t.conn,
 		BufferSize:    int(t.gatherer.api.settingEngine.getReceiveMTU()), //nolint:gosec // G115
 		EndpointLimit: t.gatherer.api.settingEngine.receiveBufferSize,
+		OwnedReads:    t.gatherer.api.settingEngine.ownedReceive,
 		LoggerFactory: t.loggerFactory,
 	}
 	t.mux = mux.NewMux(config)

@@ -17,6 +17,7 @@ import (
 type Endpoint struct {
 	mux     *Mux
 	buffer  *packetio.Buffer
+	owned   *ownedQueue // p2pcopy patch: replaces buffer when the mux reads owned buffers
 	onClose func()
 }
 
@@ -36,12 +37,21 @@ func (e *Endpoint) Close() (err error) {
 }
 
 func (e *Endpoint) close() error {
+	if e.owned != nil {
+		_ = e.owned.Close()
+	}
+
 	return e.buffer.Close()
 }
 
 // Read reads a packet of len(p) bytes from the underlying conn
 // that are matched by the associated MuxFunc.
 func (e *Endpoint) Read(p []byte) (int, error) {
+	if e.owned != nil { // p2pcopy patch
+		n, _, err := e.owned.Read(p, nil)
+
+		return n, err
+	}
 	n, _, err := e.buffer.Read(p, nil)
 
 	return n, err
@@ -93,6 +103,10 @@ func (e *Endpoint) SetDeadline(t time.Time) error {
 // packet buffer. This timeout applies only to reads from this Endpoint,
 // not to the shared underlying connection.
 func (e *Endpoint) SetReadDeadline(t time.Time) error {
+	if e.owned != nil { // p2pcopy patch
+		return e.owned.SetReadDeadline(t)
+	}
+
 	return e.buffer.SetReadDeadline(t)
 }
 

@@ -31,6 +31,10 @@ type Config struct {
 	// EndpointLimit is how many bytes each endpoint holds before dropping packets; 0 means
 	// maxBufferSize.
 	EndpointLimit int
+	// OwnedReads: Conn has ReadOwned() ([]byte, error) and hands over the buffers it read
+	// into (ice.Conn with ice.WithOwnedReceive); the mux then queues them in the endpoints
+	// without copying, for Endpoint.ReadOwned. Ignored if Conn has no ReadOwned.
+	OwnedReads    bool
 	LoggerFactory logging.LoggerFactory
 }
 
@@ -39,6 +43,7 @@ type Mux struct {
 	nextConn      net.Conn
 	bufferSize    int
 	endpointLimit int
+	owned         ownedReader // p2pcopy patch: Config.OwnedReads' conn, or nil
 	lock          sync.Mutex
 	endpoints     map[*Endpoint]MatchFunc
 	isClosed      bool
@@ -63,6 +68,9 @@ func NewMux(config Config) *Mux {
 	if config.EndpointLimit > 0 {
 		mux.endpointLimit = config.EndpointLimit
 	}
+	if r, ok := config.Conn.(ownedReader); ok && config.OwnedReads {
+		mux.owned = r
+	}
 
 	go mux.readLoop()
 
@@ -78,6 +86,10 @@ func (m *Mux) NewEndpoint(matchFunc MatchFunc) *Endpoint {
 
 	// Set a maximum size of the buffer in bytes.
 	endpoint.buffer.SetLimitSize(m.endpointLimit)
+	if m.owned != nil {
+		endpoint.owned = newOwnedQueue()
+		endpoint.owned.SetLimitSize(m.endpointLimit)
+	}
 
 	m.lock.Lock()
 	m.endpoints[endpoint] = matchFunc
@@ -128,7 +140,7 @@ func (m *Mux) readLoop() {
 
 	buf := make([]byte, m.bufferSize)
 	for {
-		n, err := m.nextConn.Read(buf)
+		n, err := m.read(&buf)
 		switch {
 		case errors.Is(err, io.EOF), errors.Is(err, ice.ErrClosed):
 			return
@@ -195,7 +207,7 @@ func (m *Mux) dispatch(buf []byte) error {
 	}
 
 	m.lock.Unlock()
-	_, err := endpoint.buffer.Write(buf, nil)
+	_, err := endpoint.write(buf)
 
 	// Expected when bytes are received faster than the endpoint can process them (#2152, #2180)
 	if errors.Is(err, packetio.ErrFull) {
@@ -214,7 +226,7 @@ func (m *Mux) handlePendingPackets(endpoint *Endpoint, matchFunc MatchFunc) {
 	pendingPackets := make([][]byte, 0, len(m.pendingPackets))
 	for _, buf := range m.pendingPackets {
 		if matchFunc(buf) {
-			if _, err := endpoint.buffer.Write(buf, nil); err != nil {
+			if _, err := endpoint.write(buf); err != nil {
 				m.log.Warnf("Warning: mux: error writing packet to endpoint from pending queue: %s", err)
 			}
 		} else {

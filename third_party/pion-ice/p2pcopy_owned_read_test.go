@@ -1,0 +1,124 @@
+// SPDX-FileCopyrightText: 2026 The Pion community <https://pion.ly>
+// SPDX-License-Identifier: MIT
+
+//go:build !js
+
+package ice
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/pion/transport/v5/packetio"
+	"github.com/stretchr/testify/require"
+)
+
+// ownedPair connects a sender and a receiver agent (the latter with receiverOpts) over loopback
+// UDP.
+func ownedPair(t *testing.T, receiverOpts ...AgentOption) (*Conn, *Conn) {
+	t.Helper()
+	base := []AgentOption{
+		WithNetworkTypes([]NetworkType{NetworkTypeUDP4}),
+		WithIncludeLoopback(),
+		WithMulticastDNSMode(MulticastDNSModeDisabled),
+		WithInterfaceFilter(func(name string) bool { return name == "lo" }),
+	}
+	sender, err := NewAgentWithOptions(base...)
+	require.NoError(t, err)
+	receiver, err := NewAgentWithOptions(append(base, receiverOpts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, sender.Close())
+		require.NoError(t, receiver.Close())
+	})
+
+	return connect(t, sender, receiver)
+}
+
+// sendPaced writes n datagrams, pausing every 50 so that the kernel's socket buffer never
+// overflows: only the agent's own buffer may drop.
+func sendPaced(t *testing.T, c *Conn, n int, datagram func(int) []byte) {
+	t.Helper()
+	for i := range n {
+		_, err := c.Write(datagram(i))
+		require.NoError(t, err)
+		if i%50 == 49 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// readAllOwned reads datagrams with ReadOwned until none comes for 200 ms.
+func readAllOwned(t *testing.T, c *Conn) [][]byte {
+	t.Helper()
+	var got [][]byte
+	for {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+		p, err := c.ReadOwned()
+		if errors.Is(err, packetio.ErrTimeout) {
+			return got
+		}
+		require.NoError(t, err)
+		got = append(got, p)
+	}
+}
+
+func numbered(size int) func(int) []byte {
+	return func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, size/2) }
+}
+
+// With WithOwnedReceive, ReadOwned returns the buffer the socket was read into: datagrams read
+// one after the other lie back to back in one slab (a copy, in an allocation of its own per
+// datagram, would not: 1000 bytes is no allocation size class), and each keeps its bytes while
+// later ones arrive.
+func TestOwnedReceiveHandsOverSocketBuffers(t *testing.T) {
+	const n, size = 500, 1000
+	senderConn, receiverConn := ownedPair(t, WithOwnedReceive())
+	sendPaced(t, senderConn, n, numbered(size))
+	got := readAllOwned(t, receiverConn)
+	require.Len(t, got, n)
+
+	adjacent := 0
+	for i, p := range got {
+		require.Equal(t, numbered(size)(i), p, "datagram %d", i)
+		require.Equal(t, len(p), cap(p), "datagram %d: a reader's append must not reach the next", i)
+		if i > 0 {
+			prev := got[i-1]
+			if unsafe.Pointer(unsafe.SliceData(p)) == unsafe.Add(unsafe.Pointer(unsafe.SliceData(prev)), len(prev)) {
+				adjacent++
+			}
+		}
+	}
+	// A 64 KiB slab takes 57 datagrams of 1000 bytes before it needs a new one.
+	t.Logf("%d of %d datagrams directly after the one before", adjacent, n-1)
+	require.Greater(t, adjacent, (n-1)*9/10)
+	require.Equal(t, uint64(n*size), receiverConn.BytesReceived())
+
+	// Read still copies, into the caller's buffer, and refuses a short one as packetio does.
+	sendPaced(t, senderConn, 2, numbered(size))
+	buf := make([]byte, size)
+	require.NoError(t, receiverConn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	k, err := receiverConn.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, numbered(size)(0), buf[:k])
+	_, err = receiverConn.Read(buf[:10])
+	require.ErrorIs(t, err, io.ErrShortBuffer)
+}
+
+// The receive buffer's limit holds with WithOwnedReceive: datagrams beyond it are dropped,
+// counted as packetio.Buffer counts (payload plus two bytes each).
+func TestOwnedReceiveKeepsLimit(t *testing.T) {
+	const n, size, limit = 300, 1000, 100
+	senderConn, receiverConn := ownedPair(t, WithOwnedReceive(), WithReceiveBufferSize(limit*(size+2)))
+	sendPaced(t, senderConn, n, numbered(size))
+	time.Sleep(200 * time.Millisecond)
+	got := readAllOwned(t, receiverConn)
+	require.Len(t, got, limit)
+	for i, p := range got {
+		require.Equal(t, numbered(size)(i), p, "datagram %d", i)
+	}
+}

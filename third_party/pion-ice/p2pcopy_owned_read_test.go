@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 	"unsafe"
@@ -71,6 +72,29 @@ func numbered(size int) func(int) []byte {
 	return func(i int) []byte { return bytes.Repeat([]byte{byte(i), byte(i >> 8)}, size/2) }
 }
 
+// index is the number numbered put in a datagram.
+func index(p []byte) int {
+	return int(p[0]) | int(p[1])<<8
+}
+
+// checkNumbered checks that got holds intact datagrams of numbered(size) in increasing order,
+// and returns their bytes. On a loaded machine the kernel's socket buffer may drop a few
+// (pion's socket reader not scheduled in time) before the agent sees them.
+func checkNumbered(t *testing.T, got [][]byte, size int) uint64 {
+	t.Helper()
+	var total uint64
+	for i, p := range got {
+		require.Len(t, p, size, "datagram %d", i)
+		require.Equal(t, numbered(size)(index(p)), p, "datagram %d", i)
+		if i > 0 {
+			require.Greater(t, index(p), index(got[i-1]), "datagram %d", i)
+		}
+		total += uint64(len(p))
+	}
+
+	return total
+}
+
 // With WithOwnedReceive, ReadOwned returns the buffer the socket was read into: datagrams read
 // one after the other lie back to back in one slab (a copy, in an allocation of its own per
 // datagram, would not: 1000 bytes is no allocation size class), and each keeps its bytes while
@@ -80,11 +104,11 @@ func TestOwnedReceiveHandsOverSocketBuffers(t *testing.T) {
 	senderConn, receiverConn := ownedPair(t, WithOwnedReceive())
 	sendPaced(t, senderConn, n, numbered(size))
 	got := readAllOwned(t, receiverConn)
-	require.Len(t, got, n)
+	require.Greater(t, len(got), n/2)
+	require.Equal(t, checkNumbered(t, got, size), receiverConn.BytesReceived())
 
 	adjacent := 0
 	for i, p := range got {
-		require.Equal(t, numbered(size)(i), p, "datagram %d", i)
 		require.Equal(t, len(p), cap(p), "datagram %d: a reader's append must not reach the next", i)
 		if i > 0 {
 			prev := got[i-1]
@@ -94,9 +118,8 @@ func TestOwnedReceiveHandsOverSocketBuffers(t *testing.T) {
 		}
 	}
 	// A 64 KiB slab takes 57 datagrams of 1000 bytes before it needs a new one.
-	t.Logf("%d of %d datagrams directly after the one before", adjacent, n-1)
-	require.Greater(t, adjacent, (n-1)*9/10)
-	require.Equal(t, uint64(n*size), receiverConn.BytesReceived())
+	t.Logf("%d of %d datagrams received, %d directly after the one before", len(got), n, adjacent)
+	require.Greater(t, adjacent, (len(got)-1)*9/10)
 
 	// Read still copies, into the caller's buffer, and refuses a short one as packetio does.
 	sendPaced(t, senderConn, 2, numbered(size))
@@ -104,7 +127,7 @@ func TestOwnedReceiveHandsOverSocketBuffers(t *testing.T) {
 	require.NoError(t, receiverConn.SetReadDeadline(time.Now().Add(5*time.Second)))
 	k, err := receiverConn.Read(buf)
 	require.NoError(t, err)
-	require.Equal(t, numbered(size)(0), buf[:k])
+	require.Equal(t, numbered(size)(index(buf)), buf[:k])
 	_, err = receiverConn.Read(buf[:10])
 	require.ErrorIs(t, err, io.ErrShortBuffer)
 }
@@ -118,7 +141,29 @@ func TestOwnedReceiveKeepsLimit(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	got := readAllOwned(t, receiverConn)
 	require.Len(t, got, limit)
-	for i, p := range got {
-		require.Equal(t, numbered(size)(i), p, "datagram %d", i)
-	}
+	checkNumbered(t, got, size)
+}
+
+// The owned queue ends like packetio.Buffer: a read past the deadline fails with a timeout that
+// is packetio.ErrTimeout, and after Close queued datagrams are still read, then io.EOF.
+func TestOwnedQueueDeadlineAndClose(t *testing.T) {
+	q := newOwnedQueue()
+	require.NoError(t, q.SetReadDeadline(time.Now().Add(10*time.Millisecond)))
+	_, _, err := q.ReadOwned(nil)
+	require.ErrorIs(t, err, packetio.ErrTimeout)
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	require.True(t, ne.Timeout())
+	require.NoError(t, q.SetReadDeadline(time.Time{}))
+
+	_, err = q.WriteOwned([]byte("one"), nil)
+	require.NoError(t, err)
+	require.NoError(t, q.Close())
+	_, err = q.WriteOwned([]byte("two"), nil)
+	require.ErrorIs(t, err, io.ErrClosedPipe)
+	p, _, err := q.ReadOwned(nil)
+	require.NoError(t, err)
+	require.Equal(t, "one", string(p))
+	_, _, err = q.ReadOwned(nil)
+	require.ErrorIs(t, err, io.EOF)
 }

@@ -299,10 +299,17 @@ func (c *candidateBase) recvLoop(initializedCh <-chan struct{}) {
 	var attrs packetio.Attributes
 	slabs := c.newSlabReader() // p2pcopy patch: non-nil with WithOwnedReceive
 	for {
+		var (
+			n           int
+			srcAddr     netip.AddrPort
+			packetAttrs packetio.Attributes
+			err         error
+		)
 		if slabs != nil {
-			buf = slabs.next()
+			buf, n, srcAddr, packetAttrs, err = slabs.read(readPacket, attrs[:0])
+		} else {
+			n, srcAddr, packetAttrs, err = readPacket(buf, attrs[:0])
 		}
-		n, srcAddr, packetAttrs, err := readPacket(buf, attrs[:0])
 		attrs = packetAttrs
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {

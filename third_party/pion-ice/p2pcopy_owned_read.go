@@ -11,6 +11,8 @@ package ice
 // Conn.ReadOwned hands that slice over. Conn.Read still copies, so any reader keeps working.
 
 import (
+	"net/netip"
+
 	"github.com/pion/transport/v5/packetio"
 )
 
@@ -84,10 +86,20 @@ func (c *Conn) ReadOwned() ([]byte, error) {
 	return p, err
 }
 
-// slabReader hands out the buffers a candidate reads datagrams into with WithOwnedReceive.
+// OwnedPacketReader is an optional capability of a candidate's net.PacketConn: it returns each
+// datagram in a buffer the caller may keep (a socket wrapper that reads several datagrams at
+// once, with UDP GRO say, hands out slices of its read buffer). With WithOwnedReceive such a
+// candidate reads with it instead of reading into slabs of its own.
+type OwnedPacketReader interface {
+	ReadOwnedFromAddrPort() ([]byte, netip.AddrPort, error)
+}
+
+// slabReader reads a candidate's datagrams with WithOwnedReceive: into slabs, or with the
+// conn's ReadOwnedFromAddrPort.
 type slabReader struct {
-	slab []byte
-	off  int // slab[:off] belongs to datagrams handed over
+	owned OwnedPacketReader // the conn, if it hands over its buffers
+	slab  []byte
+	off   int // slab[:off] belongs to datagrams handed over
 }
 
 // newSlabReader returns the candidate's slab reader, or nil without WithOwnedReceive.
@@ -95,8 +107,24 @@ func (c *candidateBase) newSlabReader() *slabReader {
 	if c.agent().owned == nil {
 		return nil
 	}
+	owned, _ := c.conn.(OwnedPacketReader)
 
-	return &slabReader{}
+	return &slabReader{owned: owned}
+}
+
+// read reads the next datagram into buf[:n], which the caller may keep if it calls keep(n).
+func (s *slabReader) read(
+	readPacket packetReader, attrs packetio.Attributes,
+) (buf []byte, n int, from netip.AddrPort, _ packetio.Attributes, err error) {
+	if s.owned != nil {
+		buf, from, err = s.owned.ReadOwnedFromAddrPort()
+
+		return buf, len(buf), from, attrs, err
+	}
+	buf = s.next()
+	n, from, attrs, err = readPacket(buf, attrs)
+
+	return buf, n, from, attrs, err
 }
 
 // next returns room for one datagram (receiveMTU bytes, capacity included).
@@ -108,7 +136,9 @@ func (s *slabReader) next() []byte {
 	return s.slab[s.off : s.off+receiveMTU : s.off+receiveMTU]
 }
 
-// keep gives the first n bytes of the last next away: the following next starts after them.
+// keep gives the first n bytes of the last read away: the following read starts after them.
 func (s *slabReader) keep(n int) {
-	s.off += n
+	if s.owned == nil {
+		s.off += n
+	}
 }

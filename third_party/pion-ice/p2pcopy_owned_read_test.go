@@ -10,11 +10,15 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
 
+	"github.com/pion/transport/v5"
 	"github.com/pion/transport/v5/packetio"
+	"github.com/pion/transport/v5/stdnet"
 	"github.com/stretchr/testify/require"
 )
 
@@ -166,4 +170,63 @@ func TestOwnedQueueDeadlineAndClose(t *testing.T) {
 	require.Equal(t, "one", string(p))
 	_, _, err = q.ReadOwned(nil)
 	require.ErrorIs(t, err, io.EOF)
+}
+
+// handingNet's UDP sockets hand over the buffers they read into (OwnedPacketReader), and it
+// remembers them.
+type handingNet struct {
+	*stdnet.Net
+	mu     sync.Mutex
+	handed map[*byte]bool
+}
+
+func (n *handingNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := n.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return c, err
+	}
+
+	return &handingUDPConn{UDPConn: c, net: n}, nil
+}
+
+func (n *handingNet) wasHanded(p []byte) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+
+	return n.handed[unsafe.SliceData(p)]
+}
+
+type handingUDPConn struct {
+	transport.UDPConn
+	net *handingNet
+}
+
+func (c *handingUDPConn) ReadOwnedFromAddrPort() ([]byte, netip.AddrPort, error) {
+	b := make([]byte, 1500)
+	n, addr, err := c.UDPConn.ReadFrom(b)
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	c.net.mu.Lock()
+	c.net.handed[unsafe.SliceData(b)] = true
+	c.net.mu.Unlock()
+
+	return b[:n:n], netAddrToAddrPort(addr), nil
+}
+
+// With WithOwnedReceive, a candidate whose conn is an OwnedPacketReader reads with it, and
+// ReadOwned returns the very buffers that conn handed over.
+func TestOwnedReceiveTakesSocketsOwnedReads(t *testing.T) {
+	const n, size = 200, 1000
+	stdNet, err := stdnet.NewNet()
+	require.NoError(t, err)
+	hn := &handingNet{Net: stdNet, handed: map[*byte]bool{}}
+	senderConn, receiverConn := ownedPair(t, WithOwnedReceive(), WithNet(hn))
+	sendPaced(t, senderConn, n, numbered(size))
+	got := readAllOwned(t, receiverConn)
+	require.Greater(t, len(got), n/2)
+	checkNumbered(t, got, size)
+	for i, p := range got {
+		require.True(t, hn.wasHanded(p), "datagram %d is not a buffer the socket handed over", i)
+	}
 }

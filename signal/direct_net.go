@@ -76,7 +76,38 @@ func (n rendezvousNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.
 	n.hub.mu.Lock()
 	n.hub.conns = append(n.hub.conns, dc)
 	n.hub.mu.Unlock()
+	if o, ok := c.(ownedSocket); ok && o.readsOwned() {
+		return &ownedDirectConn{directConn: dc, owned: o}, nil
+	}
 	return dc, nil
+}
+
+// ownedSocket is a socket that can hand over the buffers it reads datagrams into (offloadConn
+// with GRO: segments of a coalesced read).
+type ownedSocket interface {
+	readsOwned() bool
+	ReadOwnedFromAddrPort() ([]byte, netip.AddrPort, error)
+}
+
+// ownedDirectConn is a directConn over an ownedSocket: pion's ICE (third_party/pion-ice
+// P2PCOPY-PATCH.md §2, its OwnedPacketReader) then takes each datagram in the socket's own
+// buffer instead of a copy.
+type ownedDirectConn struct {
+	*directConn
+	owned ownedSocket
+}
+
+// ReadOwnedFromAddrPort is ReadFromAddrPort without the copy; rendezvous packets still go to
+// the hub.
+func (c *ownedDirectConn) ReadOwnedFromAddrPort() ([]byte, netip.AddrPort, error) {
+	for {
+		p, from, err := c.owned.ReadOwnedFromAddrPort()
+		if err == nil && isDirect(p) {
+			c.hub.deliver(c.directConn, p, from)
+			continue
+		}
+		return p, from, err
+	}
 }
 
 // sockets returns the ICE sockets open now.

@@ -11,6 +11,7 @@ package signal
 // control message. Reads take a coalesced datagram whole and hand it out one segment per call.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -48,6 +49,12 @@ const maxGSOPayload = 65535 - 40 - 8
 // groReadBuffer holds the largest datagram GRO can hand over: one IP packet of at most 64 KiB.
 const groReadBuffer = 1 << 16
 
+// groOwnedSlab is the buffer owned reads (ReadOwnedFromAddrPort) read coalesced datagrams into:
+// each read needs groReadBuffer bytes of room and keeps what it filled, so a slab takes at least
+// 4 reads and leaves less than a quarter unused. Its segments go to pion without a copy, so a
+// slab is garbage only once pion is done with every one of them.
+const groOwnedSlab = 4 * groReadBuffer
+
 // maxQueuedBatches bounds what waits for the writer (≤ 1 MiB of datagrams per socket): beyond it
 // a write blocks, as a full socket buffer would, so the sender cannot run ahead of the kernel.
 const maxQueuedBatches = 16
@@ -78,13 +85,17 @@ type offloadConn struct {
 	done    chan struct{} // closed when the writer has returned
 	writing bool          // a writer goroutine runs
 
-	rmu   sync.Mutex // one reader at a time owns the fields below
-	rbuf  []byte
-	roob  []byte
-	rpos  int // next segment in rbuf
-	rend  int
-	rseg  int
-	rfrom netip.AddrPort
+	rmu    sync.Mutex // one reader at a time owns the fields below
+	rbuf   []byte     // copying reads' buffer
+	roob   []byte
+	rcur   []byte // the coalesced datagram being handed out: in rbuf or in rslab
+	rowned bool   // rcur is in rslab: its segments may be handed over
+	rpos   int    // next segment in rcur
+	rend   int
+	rseg   int
+	rfrom  netip.AddrPort
+	rslab  []byte // owned reads' slab; rslab[:roff] is handed over
+	roff   int
 
 	stats offloadStats
 }
@@ -116,7 +127,7 @@ func withOffload(c *net.UDPConn) transport.UDPConn {
 	oc := &offloadConn{UDPConn: c, gso: gsoErr == nil, gro: groErr == nil, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	oc.space = sync.NewCond(&oc.mu)
 	if oc.gro {
-		oc.rbuf = make([]byte, groReadBuffer)
+		oc.rbuf = make([]byte, groReadBuffer)        // copying reads only; owned reads use rslab
 		oc.roob = make([]byte, unix.CmsgSpace(4)+64) // UDP_GRO's int, and room for others
 	}
 	return oc
@@ -130,27 +141,69 @@ func (c *offloadConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	for c.rpos >= c.rend {
-		n, oobn, _, from, err := c.UDPConn.ReadMsgUDPAddrPort(c.rbuf, c.roob)
-		if err != nil {
-			return 0, from, err
+		if err := c.readCoalesced(c.rbuf, false); err != nil {
+			return 0, c.rfrom, err
 		}
-		seg := groSegment(c.roob[:oobn])
-		if seg <= 0 || seg > n {
-			seg = n
-		}
-		if n > seg {
-			c.stats.groReads.Add(1)
-			c.stats.groSegments.Add(int64((n + seg - 1) / seg))
-		}
-		c.rpos, c.rend, c.rseg, c.rfrom = 0, n, seg, from
-		if n == 0 {
-			return 0, from, nil // an empty datagram is a datagram
+		if c.rend == 0 {
+			return 0, c.rfrom, nil // an empty datagram is a datagram
 		}
 	}
 	end := min(c.rpos+c.rseg, c.rend)
-	n := copy(p, c.rbuf[c.rpos:end])
+	n := copy(p, c.rcur[c.rpos:end])
 	c.rpos = end
 	return n, c.rfrom, nil
+}
+
+// readCoalesced reads one (maybe coalesced) datagram into buf and makes it the one being
+// handed out (c.rmu held).
+func (c *offloadConn) readCoalesced(buf []byte, owned bool) error {
+	n, oobn, _, from, err := c.UDPConn.ReadMsgUDPAddrPort(buf, c.roob)
+	if err != nil {
+		c.rfrom = from
+		return err
+	}
+	seg := groSegment(c.roob[:oobn])
+	if seg <= 0 || seg > n {
+		seg = n
+	}
+	if n > seg {
+		c.stats.groReads.Add(1)
+		c.stats.groSegments.Add(int64((n + seg - 1) / seg))
+	}
+	c.rcur, c.rowned = buf[:n], owned
+	c.rpos, c.rend, c.rseg, c.rfrom = 0, n, seg, from
+	return nil
+}
+
+// readsOwned reports whether ReadOwnedFromAddrPort hands over slices of coalesced reads: with
+// GRO. Without it a plain read into pion's own buffer is already the only copy.
+func (c *offloadConn) readsOwned() bool { return c.gro }
+
+// ReadOwnedFromAddrPort reads one datagram like ReadFromAddrPort but returns it in a slice that
+// belongs to the caller: a segment of the coalesced read itself, not a copy (pion-ice's
+// OwnedPacketReader). Only with GRO (readsOwned).
+func (c *offloadConn) ReadOwnedFromAddrPort() ([]byte, netip.AddrPort, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for c.rpos >= c.rend {
+		if len(c.rslab)-c.roff < groReadBuffer {
+			c.rslab, c.roff = make([]byte, groOwnedSlab), 0
+		}
+		if err := c.readCoalesced(c.rslab[c.roff:c.roff+groReadBuffer], true); err != nil {
+			return nil, c.rfrom, err
+		}
+		c.roff += c.rend
+		if c.rend == 0 {
+			return []byte{}, c.rfrom, nil // an empty datagram is a datagram
+		}
+	}
+	end := min(c.rpos+c.rseg, c.rend)
+	p := c.rcur[c.rpos:end:end]
+	if !c.rowned { // left over from a copying read: rbuf is reused
+		p = bytes.Clone(p)
+	}
+	c.rpos = end
+	return p, c.rfrom, nil
 }
 
 // groSegment returns the segment size in a UDP_GRO control message, or 0.

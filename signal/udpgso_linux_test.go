@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pion/transport/v5"
 )
@@ -152,76 +153,154 @@ func TestOffloadBurstArrivesWhole(t *testing.T) {
 // send (same size as the data around them) are still taken out by the ICE socket wrapper and
 // handed to the hub, and pion's reads see only the rest, in order.
 func TestOffloadKeepsRendezvousInterception(t *testing.T) {
-	n, err := newBufferedNet(true)
-	if err != nil {
-		t.Fatal(err)
+	for _, owned := range []bool{false, true} {
+		t.Run(map[bool]string{false: "copying reads", true: "owned reads"}[owned], func(t *testing.T) {
+			n, err := newBufferedNet(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var got [][]byte
+			hub := &directHub{handle: func(_ *directConn, pkt []byte, _ netip.AddrPort) {
+				mu.Lock()
+				got = append(got, bytes.Clone(pkt))
+				mu.Unlock()
+			}}
+			rn := rendezvousNet{Net: n, hub: hub}
+			listen := func() (*directConn, transport.UDPConn) {
+				c, err := rn.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = c.Close() })
+				if o, ok := c.(*ownedDirectConn); ok {
+					return o.directConn, c
+				}
+				return c.(*directConn), c
+			}
+			s, _ := listen()
+			r, rc := listen()
+			so := offloadOf(t, s.UDPConn)
+			if !so.gso || !offloadOf(t, r.UDPConn).gro {
+				t.Skip("this kernel lacks UDP_SEGMENT or UDP_GRO")
+			}
+
+			const size = 200 // a sealed rendezvous packet's size: the data around it matches
+			var data, magic [][]byte
+			var all [][]byte
+			for i := range 60 {
+				b := make([]byte, size)
+				binary.BigEndian.PutUint32(b[4:], uint32(i))
+				if i%10 == 3 {
+					copy(b, directMagic[:])
+					b[4] = sealKindAck
+					magic = append(magic, b)
+				} else {
+					b[0] = 23 // a DTLS application data record
+					data = append(data, b)
+				}
+				all = append(all, b)
+			}
+			to := addrPortOf(r.LocalAddr())
+			for _, b := range all {
+				if _, err := s.WriteToAddrPort(b, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var pion addrPortConn = r
+			if owned {
+				o, ok := rc.(*ownedDirectConn)
+				if !ok {
+					t.Fatalf("the ICE socket over a GRO socket is a %T, not an ownedDirectConn", rc)
+				}
+				pion = ownedReads{o}
+			}
+			readAll(t, pion, data, addrPortOf(s.LocalAddr()))
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				mu.Lock()
+				n := len(got)
+				mu.Unlock()
+				if n >= len(magic) || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != len(magic) {
+				t.Fatalf("the hub got %d rendezvous packets, want %d", len(got), len(magic))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], magic[i]) {
+					t.Fatalf("rendezvous packet %d differs", i)
+				}
+			}
+			if so.stats.gsoSegments.Load() == 0 {
+				t.Errorf("nothing went out segmented: the test did not cover coalesced reads")
+			}
+		})
 	}
-	var mu sync.Mutex
-	var got [][]byte
-	hub := &directHub{handle: func(_ *directConn, pkt []byte, _ netip.AddrPort) {
-		mu.Lock()
-		got = append(got, bytes.Clone(pkt))
-		mu.Unlock()
-	}}
-	rn := rendezvousNet{Net: n, hub: hub}
-	listen := func() *directConn {
-		c, err := rn.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		return c.(*directConn)
-	}
-	s, r := listen(), listen()
-	so := offloadOf(t, s.UDPConn)
-	if !so.gso || !offloadOf(t, r.UDPConn).gro {
+}
+
+// ownedReads reads an ownedDirectConn the way pion-ice does with WithOwnedReceive, for readAll.
+type ownedReads struct{ *ownedDirectConn }
+
+func (o ownedReads) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
+	b, from, err := o.ReadOwnedFromAddrPort()
+	return copy(p, b), from, err
+}
+
+// TestOffloadOwnedReadsHandOverSegments: with GRO, ReadOwnedFromAddrPort hands out the segments
+// of a coalesced read in place: intact, in order, each directly after the one before in memory
+// (a copy would be an allocation of its own), and still intact after later reads.
+func TestOffloadOwnedReadsHandOverSegments(t *testing.T) {
+	s := offloadOf(t, listenLoopback(t, true))
+	r := offloadOf(t, listenLoopback(t, true))
+	if !s.gso || !r.gro || !r.readsOwned() {
 		t.Skip("this kernel lacks UDP_SEGMENT or UDP_GRO")
 	}
-
-	const size = 200 // a sealed rendezvous packet's size: the data around it matches
-	var data, magic [][]byte
-	var all [][]byte
-	for i := range 60 {
-		b := make([]byte, size)
-		binary.BigEndian.PutUint32(b[4:], uint32(i))
-		if i%10 == 3 {
-			copy(b, directMagic[:])
-			b[4] = sealKindAck
-			magic = append(magic, b)
-		} else {
-			b[0] = 23 // a DTLS application data record
-			data = append(data, b)
-		}
-		all = append(all, b)
+	const n, size = 300, 1200
+	want := make([][]byte, n)
+	for i := range want {
+		want[i] = bytes.Repeat([]byte{byte(i), byte(i >> 8)}, size/2)
 	}
 	to := addrPortOf(r.LocalAddr())
-	for _, b := range all {
-		if _, err := s.WriteToAddrPort(b, to); err != nil {
-			t.Fatal(err)
+	go func() {
+		for _, b := range want {
+			if _, err := s.WriteToAddrPort(b, to); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
 		}
-	}
-	readAll(t, r, data, addrPortOf(s.LocalAddr()))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= len(magic) || time.Now().After(deadline) {
-			break
+	}()
+	got := make([][]byte, n)
+	adjacent := 0
+	for i := range got {
+		_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+		p, _, err := r.ReadOwnedFromAddrPort()
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != len(magic) {
-		t.Fatalf("the hub got %d rendezvous packets, want %d", len(got), len(magic))
+		if len(p) != cap(p) {
+			t.Fatalf("datagram %d: capacity %d beyond its %d bytes reaches the next", i, cap(p), len(p))
+		}
+		got[i] = p
+		if prev := got[max(i-1, 0)]; i > 0 &&
+			unsafe.Pointer(unsafe.SliceData(p)) == unsafe.Add(unsafe.Pointer(unsafe.SliceData(prev)), len(prev)) {
+			adjacent++
+		}
 	}
 	for i := range got {
-		if !bytes.Equal(got[i], magic[i]) {
-			t.Fatalf("rendezvous packet %d differs", i)
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("datagram %d differs after all were read", i)
 		}
 	}
-	if so.stats.gsoSegments.Load() == 0 {
-		t.Errorf("nothing went out segmented: the test did not cover coalesced reads")
+	t.Logf("%d of %d datagrams directly after the one before; %d coalesced reads", adjacent, n-1, r.stats.groReads.Load())
+	if r.stats.groReads.Load() == 0 {
+		t.Fatal("no read was coalesced: the test did not cover GRO")
+	}
+	if adjacent < (n-1)/2 {
+		t.Errorf("only %d of %d datagrams directly after the one before: segments were copied", adjacent, n-1)
 	}
 }

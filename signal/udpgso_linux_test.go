@@ -202,11 +202,17 @@ func TestOffloadKeepsRendezvousInterception(t *testing.T) {
 				all = append(all, b)
 			}
 			to := addrPortOf(r.LocalAddr())
+			// Queued before the writer starts, so that they leave in segmented sends however
+			// slowly this machine runs the writer (under -race it could send each on its own).
+			so.mu.Lock()
+			so.writing = true
+			so.mu.Unlock()
 			for _, b := range all {
 				if _, err := s.WriteToAddrPort(b, to); err != nil {
 					t.Fatal(err)
 				}
 			}
+			go so.writer() // the queue holds them: it sends without waiting for a kick
 			var pion addrPortConn = r
 			if owned {
 				o, ok := rc.(*ownedDirectConn)

@@ -11,6 +11,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -176,6 +177,72 @@ func randomFile(b *testing.B, path string, n int64) [32]byte {
 	return [32]byte(h.Sum(nil))
 }
 
+// warmDisk writes n bytes to a scratch file in dir, flushes and removes it, before the first row
+// writes its copy there. The first 1 GiB written on this machine's ext4 cost its writer several
+// times the system time of the next ones (receiver: 4.3 s per GB against 2.2, whichever setting
+// ran first, 130 against 350 MB/s): finding room for a new file is slow until space was just
+// freed, and every later row writes into the room the row before it freed.
+func warmDisk(b *testing.B, dir string, n int64) {
+	b.Helper()
+	path := filepath.Join(dir, "warm.bin")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.CopyN(f, zeros{}, n); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	if err := os.Remove(path); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// p2pcopyRuns is how many times the loopback and LAN sections copy with each p2pcopy setting,
+// interleaved (default, other, default, …), reporting each setting's median run: on this
+// shared 2-core machine one copy of 1 GiB varied by up to 2× between runs in a row.
+const p2pcopyRuns = 3
+
+// timedRun is one p2pcopy copy as a section reports it: its rate and what it printed.
+type timedRun struct {
+	rate float64
+	r    copyResult
+	note string // for the table: whatever only this run saw (the shaper's drops)
+}
+
+// interleavedMedians calls each setting p2pcopyRuns times, one after another in turn, and
+// returns each one's run of median rate.
+func interleavedMedians(settings ...func() timedRun) []timedRun {
+	runs := make([][]timedRun, len(settings))
+	for range p2pcopyRuns {
+		for i, run := range settings {
+			runs[i] = append(runs[i], run())
+		}
+	}
+	medians := make([]timedRun, len(settings))
+	for i, rs := range runs {
+		slices.SortFunc(rs, func(x, y timedRun) int { return cmp.Compare(x.rate, y.rate) })
+		medians[i] = rs[len(rs)/2]
+	}
+	return medians
+}
+
+// settle writes every dirty page of the machine to disk (sync(2)) before a timed copy: the
+// kernel writes them back in the background, and a copy that runs while the 1 GiB source file
+// just written (or an earlier row's output) goes to disk would pay for it in its own writes.
+func settle() { syscall.Sync() }
+
 func fileHash(b *testing.B, path string) [32]byte {
 	b.Helper()
 	f, err := os.Open(path)
@@ -217,6 +284,7 @@ var noOffloadEnv = []string{"P2PCOPY_UDP_OFFLOAD=0"}
 // p2pcopyEnv is p2pcopy with extra environment variables for both processes.
 func p2pcopyEnv(b *testing.B, bin string, env []string, a, bh *netlab.Host, src, outDir string, limit time.Duration, flags ...string) copyResult {
 	b.Helper()
+	settle()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	send := a.Command(ctx, bin, append([]string{"send", "--json", src}, flags...)...)

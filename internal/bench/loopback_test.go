@@ -24,23 +24,27 @@ func loopback(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	dir := b.TempDir()
 	src := filepath.Join(dir, "file.bin")
 	want := randomFile(b, src, *loopBytes)
+	warmDisk(b, dir, *loopBytes)
 	size := *loopBytes
 	var rows []string
 
 	out := filepath.Join(dir, "p2pcopy-out")
-	copyOnce := func(env []string) (float64, copyResult) {
-		r := p2pcopyEnv(b, bin, env, h, h, src, out, 10*time.Minute, "--no-stun")
-		if r.err != nil || r.timedOut {
-			b.Fatalf("p2pcopy on loopback failed (timed out: %v): %v", r.timedOut, r.err)
+	copyOnce := func(env []string) func() timedRun {
+		return func() timedRun {
+			r := p2pcopyEnv(b, bin, env, h, h, src, out, 10*time.Minute, "--no-stun")
+			if r.err != nil || r.timedOut {
+				b.Fatalf("p2pcopy on loopback failed (timed out: %v): %v", r.timedOut, r.err)
+			}
+			if fileHash(b, filepath.Join(out, "file.bin")) != want {
+				b.Fatal("p2pcopy on loopback: received file differs")
+			}
+			os.RemoveAll(out)
+			fmt.Fprintf(os.Stderr, "loopback %v: %.1f MB/s\n", env, rate(size, r.total))
+			return timedRun{rate: rate(size, r.total), r: r}
 		}
-		if fileHash(b, filepath.Join(out, "file.bin")) != want {
-			b.Fatal("p2pcopy on loopback: received file differs")
-		}
-		os.RemoveAll(out)
-		return rate(size, r.total), r
 	}
-	p2p, r := copyOnce(nil)
-	noOffload, rn := copyOnce(noOffloadEnv)
+	m := interleavedMedians(copyOnce(nil), copyOnce(noOffloadEnv))
+	p2p, r, noOffload, rn := m[0].rate, m[0].r, m[1].rate, m[1].r
 
 	n, d := tcpCopy(b, h, h, src, filepath.Join(dir, "tcp.bin"), 10*time.Minute)
 	if n != size {
@@ -55,8 +59,8 @@ func loopback(b *testing.B, lab *netlab.Lab, bin string, rep *report) {
 	os.Remove(filepath.Join(dir, "tls.bin"))
 
 	rows = append(rows,
-		fmt.Sprintf("| p2pcopy CLI → CLI (built binary, DTLS + SCTP, UDP GSO/GRO) | %.1f | 1.00 | %s, %d-byte SCTP packets; CPU per GB: sender %.1f s, receiver %.1f s |",
-			p2p, r.pair, r.packet, cpuPerGB(r.sendUsage, size), cpuPerGB(r.recvUsage, size)),
+		fmt.Sprintf("| p2pcopy CLI → CLI (built binary, DTLS + SCTP, UDP GSO/GRO) | %.1f | 1.00 | %s, %d-byte SCTP packets; CPU per GB: sender %.1f s, receiver %.1f s; median of %d runs |",
+			p2p, r.pair, r.packet, cpuPerGB(r.sendUsage, size), cpuPerGB(r.recvUsage, size), p2pcopyRuns),
 		fmt.Sprintf("| p2pcopy without UDP GSO/GRO (P2PCOPY_UDP_OFFLOAD=0) | %.1f | %.2f | CPU per GB: sender %.1f s, receiver %.1f s |",
 			noOffload, p2p/noOffload, cpuPerGB(rn.sendUsage, size), cpuPerGB(rn.recvUsage, size)),
 		fmt.Sprintf("| plain TCP (Go, one connection, no encryption, no hash) | %.1f | %.2f | p2pcopy at %.0f %% of it |", tcp, p2p/tcp, 100*p2p/tcp),
@@ -91,6 +95,7 @@ type crocResult struct {
 // crocRun runs croc's relay and sender in a and its receiver in bh (which may be a).
 func crocRun(b *testing.B, a, bh *netlab.Host, croc, src, outDir string, want [32]byte) crocResult {
 	b.Helper()
+	settle()
 	ver, _ := exec.Command(croc, "--version").Output()
 	version := strings.TrimPrefix(strings.TrimSpace(string(ver)), "croc version ")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

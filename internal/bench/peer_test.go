@@ -150,6 +150,7 @@ type peerResult struct {
 // each side a child process of this test binary in its host's namespace, writing to dst.
 func peerCopy(b *testing.B, a, bh *netlab.Host, src, dst string, secure bool, limit time.Duration) peerResult {
 	b.Helper()
+	settle()
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)

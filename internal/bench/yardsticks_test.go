@@ -73,6 +73,7 @@ func (w *tlsWrap) client(c net.Conn) net.Conn {
 
 func tcpCopyWith(b *testing.B, a, bh *netlab.Host, src, dst string, limit time.Duration, secure *tlsWrap) (int64, time.Duration) {
 	b.Helper()
+	settle()
 	var ln net.Listener
 	addr := netip.AddrPortFrom(bh.Addr, 7400)
 	if err := bh.Run(b, func() (err error) {

@@ -366,7 +366,7 @@ func (t *DTLSTransport) start(remoteParameters DTLSParameters, handshake func(*d
 		return err
 	}
 
-	dtlsEndpoint := t.iceTransport.newEndpoint(mux.MatchDTLS)
+	dtlsEndpoint := t.iceTransport.newOwnedEndpoint(mux.MatchDTLS) // p2pcopy patch §3
 	dtlsEndpoint.SetOnClose(t.internalOnCloseHandler)
 
 	sharedOpts := t.dtlsSharedOptions(certificate)

@@ -420,6 +420,15 @@ func (t *ICETransport) newEndpoint(f mux.MatchFunc) *mux.Endpoint {
 	return t.mux.NewEndpoint(f)
 }
 
+// newOwnedEndpoint is newEndpoint for DTLS, the one reader that takes the conn's own slices
+// (p2pcopy patch §3, mux.NewOwnedEndpoint).
+func (t *ICETransport) newOwnedEndpoint(f mux.MatchFunc) *mux.Endpoint {
+	t.lock.Lock()
+	defer t.lock.Unlock()
+
+	return t.mux.NewOwnedEndpoint(f)
+}
+
 func (t *ICETransport) ensureGatherer() error {
 	if t.gatherer == nil {
 		return errICEGathererNotStarted

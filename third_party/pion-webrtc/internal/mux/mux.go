@@ -79,6 +79,10 @@ func NewMux(config Config) *Mux {
 
 // NewEndpoint creates a new Endpoint.
 func (m *Mux) NewEndpoint(matchFunc MatchFunc) *Endpoint {
+	return m.newEndpoint(matchFunc, false)
+}
+
+func (m *Mux) newEndpoint(matchFunc MatchFunc, owned bool) *Endpoint {
 	endpoint := &Endpoint{
 		mux:    m,
 		buffer: packetio.NewBuffer(),
@@ -86,7 +90,7 @@ func (m *Mux) NewEndpoint(matchFunc MatchFunc) *Endpoint {
 
 	// Set a maximum size of the buffer in bytes.
 	endpoint.buffer.SetLimitSize(m.endpointLimit)
-	if m.owned != nil {
+	if owned && m.owned != nil { // p2pcopy patch §3: see NewOwnedEndpoint
 		endpoint.owned = newOwnedQueue()
 		endpoint.owned.SetLimitSize(m.endpointLimit)
 	}

@@ -19,6 +19,17 @@ type ownedReader interface {
 	ReadOwned() ([]byte, error)
 }
 
+// NewOwnedEndpoint creates an Endpoint that, with Config.OwnedReads, queues the conn's own slices
+// for ReadOwned; NewEndpoint's endpoints copy into their packetio.Buffer as upstream does. Only
+// an endpoint that is read all along may hold the conn's slices: each one keeps the whole buffer
+// it was read into (pion-ice reads 64 KiB slabs, and GRO reads 256 KiB ones), so a datagram
+// waiting in an endpoint nobody reads — SRTP's and SRTCP's in a data-channel-only session,
+// which a peer can feed with a first byte of 128-191 — would keep every slab it lands in, and
+// the endpoint's byte limit would no longer bound the memory.
+func (m *Mux) NewOwnedEndpoint(matchFunc MatchFunc) *Endpoint {
+	return m.newEndpoint(matchFunc, true)
+}
+
 // read reads the next datagram: into *buf, or, with an owned conn, by replacing *buf with the
 // conn's slice (which the mux then gives away).
 func (m *Mux) read(buf *[]byte) (int, error) {
@@ -31,8 +42,8 @@ func (m *Mux) read(buf *[]byte) (int, error) {
 	return len(p), err
 }
 
-// write queues a dispatched datagram: buf itself in owned mode (the mux read it with ReadOwned,
-// or copied it for its pending list), else a copy in the endpoint's packetio.Buffer.
+// write queues a dispatched datagram: buf itself on an owned endpoint (the mux read it with
+// ReadOwned, or copied it for its pending list), else a copy in the endpoint's packetio.Buffer.
 func (e *Endpoint) write(buf []byte) (int, error) {
 	if e.owned != nil {
 		return e.owned.WriteOwned(buf, nil)

@@ -47,8 +47,18 @@ func (c *handingConn) datagram(t *testing.T, i int) []byte {
 }
 
 // ownedMux returns a mux with Config.OwnedReads over a handingConn, the end to write its
-// datagrams into, and one endpoint that takes them all.
+// datagrams into, and one owned endpoint (NewOwnedEndpoint) that takes them all.
 func ownedMux(t *testing.T, limit int) (*handingConn, net.Conn, *Endpoint) {
+	t.Helper()
+	conn, in, mux := ownedMuxOnly(t, limit)
+
+	// Everything but flush's datagram.
+	return conn, in, mux.NewOwnedEndpoint(func(b []byte) bool { return b[0] != 0xff })
+}
+
+// ownedMuxOnly returns a mux with Config.OwnedReads over a handingConn and the end to write its
+// datagrams into.
+func ownedMuxOnly(t *testing.T, limit int) (*handingConn, net.Conn, *Mux) {
 	t.Helper()
 	in, out := net.Pipe()
 	conn := &handingConn{Conn: out}
@@ -61,8 +71,28 @@ func ownedMux(t *testing.T, limit int) (*handingConn, net.Conn, *Endpoint) {
 		require.NoError(t, in.Close())
 	})
 
-	// Everything but flush's datagram.
-	return conn, in, mux.NewEndpoint(func(b []byte) bool { return b[0] != 0xff })
+	return conn, in, mux
+}
+
+// With OwnedReads, an endpoint made by NewEndpoint (SRTP's, SRTCP's: nobody may read them in a
+// data-channel-only session) holds copies, never the conn's slices, so a datagram waiting there
+// keeps only its own bytes, not the whole buffer the conn read it into.
+func TestOwnedReadsOnlyForOwnedEndpoints(t *testing.T) {
+	const n, size = 20, 1000
+	conn, in, mux := ownedMuxOnly(t, 0)
+	e := mux.NewEndpoint(func(b []byte) bool { return b[0] != 0xff })
+	for i := range n {
+		_, err := in.Write(numbered(i, size))
+		require.NoError(t, err)
+	}
+	for i := range n {
+		require.NoError(t, e.SetReadDeadline(time.Now().Add(5*time.Second)))
+		p, err := e.ReadOwned()
+		require.NoError(t, err)
+		require.Equal(t, numbered(i, size), p)
+		require.False(t, unsafe.SliceData(conn.datagram(t, i)) == unsafe.SliceData(p),
+			"datagram %d: a plain endpoint holds the conn's own slice", i)
+	}
 }
 
 // flush returns once the mux has dispatched every datagram written before: it reads one

@@ -28,9 +28,9 @@ test: lint
 	# Upstream's tests of the patched pion/ice (third_party/pion-ice/P2PCOPY-PATCH.md).
 	cd third_party/pion-ice && $(GO) test -count=1 -timeout 10m ./...
 	# Upstream's tests of the patched pion/webrtc (third_party/pion-webrtc/P2PCOPY-PATCH.md),
-	# but two that are flaky upstream under load (P2PCOPY-PATCH.md, "Upstream tests not run").
+	# but three that are flaky upstream under load (P2PCOPY-PATCH.md, "Upstream tests not run").
 	cd third_party/pion-webrtc && $(GO) test -count=1 -timeout 10m \
-	  -skip '^(TestCryptexRejectedAnswerPreservesSignalingState|TestDataChannel_ORTCE2E)$$' ./...
+	  -skip '^(TestCryptexRejectedAnswerPreservesSignalingState|TestDataChannel_ORTCE2E|TestNegotiationNeededStressOneSided)$$' ./...
 	# The race detector on the packages with concurrency, and the CLI's in-process tests.
 	$(GO) test -race -count=1 -timeout 20m ./transfer ./signal ./internal/session
 	$(GO) test -race -count=1 -timeout 10m ./cmd/p2pcopy -run '^(TestScripts|TestOwnTokenPastedBack|TestAnswerRace|TestStallDisplay|TestNamesShownEscaped)$$'

@@ -80,7 +80,7 @@ func acceptOffer(t *testing.T, bctx context.Context, url string, stdin io.Writer
 	}
 }
 
-// TestPageResumesReceive: a 30 MB copy from the CLI into the page breaks off (the sender is
+// TestPageResumesReceive: a 64 MiB copy from the CLI into the page breaks off (the sender is
 // killed) past 30 %; the page says in plain words that opening the link again continues it. The
 // same send run again, opened in the same browser profile, resumes: the sender reports a resume
 // offset above zero and sends fewer bytes than the file has; the downloaded file is identical,
@@ -90,7 +90,7 @@ func TestPageResumesReceive(t *testing.T) {
 	pageURL := lab.servePage("127.0.0.1:0")
 	ctx := testCtx(t, 8*time.Minute)
 	src, dl, profile := t.TempDir(), t.TempDir(), t.TempDir()
-	const size = 30 << 20
+	const size = 64 << 20 // at ~35 MB/s into Chromium, over a second between 30 % and the end for the kill
 	data := randomFile(t, src, "random.bin", size)
 	file := filepath.Join(src, "random.bin")
 

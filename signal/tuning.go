@@ -27,8 +27,8 @@ const (
 	// MTU). It trades some fairness to competing flows for not restarting from nothing. 1 MiB
 	// doubled the rate at 1 % loss but wrecked short paths whose capacity (BDP + queue) is below
 	// it: 100 Mbit/s at 20 ms fell to 9 Mbit/s; 256 KiB gives 56 Mbit/s there and is still
-	// faster than pion's default on a 10 Mbit/s path with a 64 KiB queue. On paths under 5 ms
-	// (a LAN) neither this floor nor sctpCAStep applies (pion-sctp P2PCOPY-PATCH.md §5a): both
+	// faster than pion's default on a 10 Mbit/s path with a 64 KiB queue. On paths under 1 ms
+	// (a wired LAN) neither this floor nor sctpCAStep applies (pion-sctp P2PCOPY-PATCH.md §5a): both
 	// are above what a 1 Gbit/s link with a 1 ms queue holds, and kept it overflowing.
 	sctpMinCwnd = 256 << 10
 	// sctpFastRtxWnd is how much one fast-retransmit round may resend (pion: one MTU), so a

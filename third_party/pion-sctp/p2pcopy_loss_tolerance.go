@@ -47,6 +47,13 @@ const (
 	// congestion drains the queue often enough to renew it; a path that grows longer counts as
 	// congested (the RFC's response) until the old minimum expires.
 	lossToleranceMinRTTWindow = 30 * time.Second
+	// lossToleranceShortPath is the minimum round trip under which a path is short (shortPath):
+	// a wired LAN (0.05-0.5 ms), where a 1 ms queue stays under lossToleranceMinQueueDelay and a
+	// halved window grows back within milliseconds even at one MTU per round trip. It is kept
+	// well under the 1-5 ms of Wi-Fi and nearby hosts, where random loss is what the tolerance is
+	// for: there, one MTU per round trip with a halving per loss would hold 1 % loss to a few
+	// MB/s.
+	lossToleranceShortPath = time.Millisecond
 )
 
 // lossTolerance is the state of the random-loss tolerance. All fields are guarded by the
@@ -172,18 +179,19 @@ func (lt *lossTolerance) congested(now time.Time) bool {
 }
 
 // shortPath reports whether the path's minimum round trip (over lossToleranceMinRTTWindow) is
-// below lossToleranceMinQueueDelay. On such a path — a LAN, loopback — the delay test can never
-// see a queue (a full 1 ms queue in front of a 1 Gbit/s link stays under it), and the window a
-// halving costs grows back within milliseconds, so the tolerance buys nothing there and a
-// sender that can outrun the link would overflow its queue for good: every loss is congestion,
-// and MinCwnd's floor does not apply (cwndFloor). With the tolerance off it is never short.
+// below lossToleranceShortPath. On such a path — a wired LAN, loopback — the delay test can never
+// see a queue (a full 1 ms queue in front of a 1 Gbit/s link stays under
+// lossToleranceMinQueueDelay), and the window a halving costs grows back within milliseconds, so
+// the tolerance buys nothing there and a sender that can outrun the link would overflow its
+// queue for good: every loss is congestion, and neither MinCwnd's floor (cwndFloor) nor
+// CwndCAStep (caStep) applies. With the tolerance off it is never short.
 func (lt *lossTolerance) shortPath(now time.Time) bool {
 	if !lt.enabled {
 		return false
 	}
 	minRTT := lt.minRTT.Min(now)
 
-	return minRTT > 0 && minRTT < lossToleranceMinQueueDelay
+	return minRTT > 0 && minRTT < lossToleranceShortPath
 }
 
 // cwndFloor is the least the congestion window may fall to: MinCwnd (WithMinCwnd,

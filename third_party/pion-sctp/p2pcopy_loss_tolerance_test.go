@@ -313,7 +313,7 @@ func TestRandomLossToleranceJudgesLoss(t *testing.T) {
 }
 
 // TestRandomLossToleranceShortPath: on a path whose minimum round trip is under
-// lossToleranceMinQueueDelay (a LAN), every loss is congestion and neither MinCwnd's floor nor
+// lossToleranceShortPath (a wired LAN), every loss is congestion and neither MinCwnd's floor nor
 // CwndCAStep applies; on a long path both apply and a loss without a queue is random.
 func TestRandomLossToleranceShortPath(t *testing.T) {
 	const mtu, floor, step = 1200, 256 << 10, 128 << 10
@@ -323,7 +323,8 @@ func TestRandomLossToleranceShortPath(t *testing.T) {
 		short bool
 	}{
 		{"LAN, 0.2 ms", 200 * time.Microsecond, true},
-		{"4 ms", 4 * time.Millisecond, true},
+		{"0.9 ms", 900 * time.Microsecond, true},
+		{"Wi-Fi, 3 ms", 3 * time.Millisecond, false},
 		{"20 ms", 20 * time.Millisecond, false},
 	} {
 		t.Run(path.name, func(t *testing.T) {

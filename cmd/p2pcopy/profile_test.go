@@ -42,9 +42,10 @@ func TestProfilesWritten(t *testing.T) {
 
 }
 
-// TestUDPOffloadSwitch: UDP GSO/GRO is on unless P2PCOPY_UDP_OFFLOAD=0 turns it off.
+// TestUDPOffloadSwitch: UDP GSO/GRO is on unless P2PCOPY_UDP_OFFLOAD=0 (or false, off, no) turns
+// it off.
 func TestUDPOffloadSwitch(t *testing.T) {
-	for value, wantOff := range map[string]bool{"": false, "1": false, "0": true} {
+	for value, wantOff := range map[string]bool{"": false, "1": false, "0": true, "off": true, " False": true, "no": true} {
 		env := &Env{Getenv: func(k string) string {
 			if k == udpOffloadEnv {
 				return value

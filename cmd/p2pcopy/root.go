@@ -79,7 +79,10 @@ func (g *globals) signalConfig(env *Env, role signal.Role) (signal.Config, error
 	}
 	// P2PCOPY_UDP_OFFLOAD=0 turns UDP GSO/GRO off (signal.Config.DisableUDPOffload): a way out
 	// should a kernel or driver mishandle it, and the other row of `make bench` (issue 11).
-	cfg.DisableUDPOffload = env.Getenv(udpOffloadEnv) == "0"
+	switch strings.ToLower(strings.TrimSpace(env.Getenv(udpOffloadEnv))) {
+	case "0", "false", "off", "no":
+		cfg.DisableUDPOffload = true
+	}
 	for _, s := range cfg.STUN {
 		if _, err := signal.ParseSTUN(s); err != nil {
 			return cfg, usagef("%v", err)

@@ -16,8 +16,9 @@ import (
 // ApplicationData.Unmarshal copied the plaintext out of the pooled read buffer, and Read copied
 // it once more into the caller's buffer — where pion/sctp copied it yet again, into a slice of
 // its own that its reassembly queue keeps. Now only handshake records are copied for the
-// fragment buffer, and ReadOwned hands the caller the slice that ApplicationData.Unmarshal made,
-// which nothing else refers to. Read behaves as before.
+// fragment buffer, and ReadOwned hands the caller a slice that nothing else refers to: the one
+// ApplicationData.Unmarshal made, or, over a conn that hands over its datagrams (§5), the
+// plaintext inside that datagram's own buffer. Read behaves as before.
 
 // copyIfHandshake returns a copy of the record in buf if the fragment buffer may keep it (a
 // handshake record: fragmentBuffer.push decides by the same content-type byte), else buf itself,

@@ -8,10 +8,11 @@ package sctp
 //
 // The reassembly queue keeps slices of each inbound packet until the user reads the message, so
 // readLoop needs a slice of its own per packet: upstream reads into one buffer and copies each
-// packet into a new slice. pion/dtls (patched for p2pcopy, third_party/pion-dtls) already makes
-// a new slice per record, which Conn.Read then copies into the caller's buffer; its ReadOwned
-// returns that slice instead. With such a conn readLoop uses it: a copy and an allocation of a
-// whole packet less per packet. Any other conn is read as before. A packet larger than
+// packet into a new slice. pion/dtls (patched for p2pcopy, third_party/pion-dtls) hands over a
+// slice that nothing else refers to through ReadOwned: a record of its own, or, over p2pcopy's
+// owned receive path (pion-dtls §5), the record inside the buffer the socket was read into — so
+// a chunk held here keeps that whole buffer (a 64 or 256 KiB slab) alive until it is read. With
+// such a conn readLoop uses it: a copy and an allocation of a whole packet less per packet. Any other conn is read as before. A packet larger than
 // receiveMTU, which upstream's Read into a receiveMTU buffer would have failed with the conn's
 // error, is handled like any other packet (the conn's own read buffer bounds it).
 
